@@ -9,7 +9,7 @@ if [ "$(id -u)" = "0" ] && have apt-get; then
   echo "Installing Debian's chromium and chromium-driver..."
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+  apt-get install -y -qq chromium chromium-driver >/dev/null
   exit 0
 fi
 echo "Chromium and chromedriver are missing. Install them, e.g. on Debian/Ubuntu:" >&2
