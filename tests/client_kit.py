@@ -1,0 +1,70 @@
+"""Helpers for tests that drive the real session client against the simulator."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Callable
+
+import zxingcpp
+from PIL import Image
+
+from wa_client import procs
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05, what: str = "") -> object:
+    """Poll `predicate` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def holds_for(predicate: Callable[[], object], seconds: float, interval: float = 0.05) -> bool:
+    """True when `predicate` stays truthy for the whole window (checked every `interval`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def wait_state(client, state: str, timeout: float = 20) -> dict:
+    """Wait until the client's status says `state`; return that status."""
+    return wait_until(lambda: (s := client.status())["state"] == state and s, timeout,
+                      what=f"state {state!r} (last: {client.status()})")
+
+
+def decode_png(png: bytes) -> str:
+    """What a phone's camera reads from a QR image."""
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert found, "no QR code found in the image"
+    return found[0].text
+
+
+def phone_scans(client, simulator) -> str:
+    """Decode the client's current QR PNG and hand the payload to the simulator, as a phone does."""
+    current = wait_until(client.qr_png, 20, what="a QR image")
+    payload = decode_png(current[1])
+    response = simulator.scan(payload)
+    assert response.status_code == 200, response.text
+    return payload
+
+
+def browser_processes_of_this_test() -> set[int]:
+    """Chromium and chromedriver processes that descend from this test process."""
+    names = procs.BROWSER_NAMES + procs.DRIVER_NAMES
+    mine = procs.descendants(os.getpid())
+    return {p for p in mine if (info := procs.info(p)) and info.state not in ("Z", "X")
+            and any(info.name.startswith(n) for n in names)}
+
+
+def nothing_left(profile_dir: str) -> bool:
+    """True when no browser uses the profile and no browser process descends from this test."""
+    return not procs.browsers_using(profile_dir) and not browser_processes_of_this_test()

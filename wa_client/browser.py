@@ -1,0 +1,317 @@
+"""One Chromium driven through chromedriver: found, launched, watched and torn down by pid."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
+from selenium.webdriver.remote.client_config import ClientConfig
+
+from . import procs
+from .config import Settings
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
+BROWSER_COMMANDS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+COMMAND_TIMEOUT_S = 30.0
+QUIT_TIMEOUT_S = 5.0
+FAST_QUIT_TIMEOUT_S = 2.0
+FLUSH_GRACE_S = 5.0
+
+OFFLINE_FLAGS = (
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-default-apps",
+    "--disable-quic",
+)
+
+
+#: WebDriver errors after which the session cannot go on (the browser or its driver is gone).
+FATAL_WEBDRIVER_ERRORS = ("invalid session id", "chrome not reachable", "no such window", "session deleted",
+                          "not connected to devtools", "connection refused", "max retries exceeded",
+                          "target window already closed")
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """True when a WebDriver error means the browser is gone, not merely busy navigating."""
+    text = str(exc).lower()
+    return any(mark in text for mark in FATAL_WEBDRIVER_ERRORS)
+
+
+class BrowserError(RuntimeError):
+    """The browser could not be started or driven; the message is meant for people."""
+
+
+class BrowserCancelled(BrowserError):
+    """A start was cancelled by a reset while it was under way."""
+
+
+def find_chromedriver(settings: Settings) -> str:
+    """CHROMEDRIVER first, then the system's chromedriver, then webdriver-manager's download."""
+    if settings.chromedriver:
+        if not os.access(settings.chromedriver, os.X_OK):
+            raise BrowserError(f"CHROMEDRIVER={settings.chromedriver} is not an executable file")
+        return settings.chromedriver
+    found = shutil.which("chromedriver") or next((p for p in SYSTEM_DRIVERS if os.access(p, os.X_OK)), None)
+    if found:
+        return found
+    try:  # machines with internet and no system driver
+        from webdriver_manager.chrome import ChromeDriverManager
+
+        return ChromeDriverManager().install()
+    except Exception as exc:  # noqa: BLE001 - any failure here means "no driver"
+        raise BrowserError(
+            "chromedriver was not found: install Debian's chromium-driver or set CHROMEDRIVER"
+        ) from exc
+
+
+def find_chromium(settings: Settings) -> str | None:
+    """CHROME_BINARY first, then Chromium or Chrome on the PATH (None: let chromedriver look)."""
+    if settings.chrome_binary:
+        if not os.access(settings.chrome_binary, os.X_OK):
+            raise BrowserError(f"CHROME_BINARY={settings.chrome_binary} is not an executable file")
+        return settings.chrome_binary
+    return next((p for p in map(shutil.which, BROWSER_COMMANDS) if p), None)
+
+
+def chrome_options(settings: Settings, profile_dir: str, binary: str | None) -> Options:
+    """Chromium's flags: a normal desktop User-Agent, offline-friendly, root-friendly."""
+    opts = Options()
+    if binary:
+        opts.binary_location = binary
+    opts.page_load_strategy = "none"  # driver.get returns at once; the watcher reads the page
+    if settings.headless:
+        opts.add_argument("--headless=new")
+    for flag in OFFLINE_FLAGS:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={profile_dir}")
+    opts.add_argument(f"--user-agent={settings.user_agent}")
+    opts.add_argument("--disable-blink-features=AutomationControlled")
+    opts.add_argument("--disable-gpu")
+    opts.add_argument("--disable-dev-shm-usage")
+    opts.add_argument("--window-size=1280,900")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        opts.add_argument("--no-sandbox")
+    opts.add_experimental_option("excludeSwitches", ["enable-automation"])
+    return opts
+
+
+class Browser:
+    """The Chromium tree that this gateway started, with the pids it recorded at launch."""
+
+    def __init__(self, settings: Settings, profile_dir: str | os.PathLike,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.profile_dir = str(profile_dir)
+        self.sleep = sleep
+        self.driver: Any = None
+        self.service: Service | None = None
+        self.driver_pid: int | None = None
+        self.browser_pid: int | None = None
+        self._pids: set[int] = set()
+        self._guard = threading.Lock()
+        self._cancelled = False
+        self._closed = False
+        self.remote = bool(settings.remote_url)
+
+    # -- launch -------------------------------------------------------------------------------
+    def launch(self, url: str) -> None:
+        """Start chromedriver and Chromium and open `url`; on any failure, leave nothing behind."""
+        try:
+            if self.remote:
+                self._start_session(self.settings.remote_url, binary=None)
+            else:
+                self._start_service()
+                self._start_session(self.service.service_url, find_chromium(self.settings))
+            self.driver.get(url)
+        except BaseException as exc:
+            cancelled = self._cancelled
+            self.quit(graceful=False)
+            if cancelled:
+                raise BrowserCancelled("the start was cancelled by a reset") from exc
+            if isinstance(exc, BrowserError):
+                raise
+            raise BrowserError(_explain(exc)) from exc
+
+    def _start_service(self) -> None:
+        path = find_chromedriver(self.settings)
+        service = Service(executable_path=path, log_output=subprocess.DEVNULL,
+                          popen_kw={"start_new_session": True})
+        with self._guard:
+            if self._cancelled:
+                raise BrowserCancelled("the start was cancelled by a reset")
+            self.service = service  # from here on, quit() in another thread stops it
+        service.start()
+        with self._guard:
+            self.driver_pid = service.process.pid
+            self._pids.add(self.driver_pid)
+            cancelled = self._cancelled
+        if cancelled:
+            raise BrowserCancelled("the start was cancelled by a reset")
+
+    def _start_session(self, server_url: str, binary: str | None) -> None:
+        """Open a WebDriver session on our chromedriver (or on WA_REMOTE_URL's server)."""
+        options = chrome_options(self.settings, self.profile_dir, binary)
+        if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
+            options.add_argument("--no-sandbox")
+        config = ClientConfig(remote_server_addr=server_url, keep_alive=True, timeout=COMMAND_TIMEOUT_S)
+        executor = ChromiumRemoteConnection(remote_server_addr=server_url, vendor_prefix="goog",
+                                            browser_name="chrome", client_config=config)
+        driver = webdriver.Remote(command_executor=executor, options=options)
+        with self._guard:
+            self.driver = driver
+            if not self.remote:
+                self._record_browser()
+            cancelled = self._cancelled
+        if cancelled:
+            raise BrowserCancelled("the start was cancelled by a reset")
+        if self.remote:
+            logger.info("remote browser started on %s", _without_credentials(server_url))
+        else:
+            logger.info("browser started: chromedriver pid %s, chromium pid %s", self.driver_pid, self.browser_pid)
+
+    def _record_browser(self) -> None:
+        """Record Chromium's pids now: once chromedriver dies they are no longer its children."""
+        table = procs.all_procs()
+        below = procs.descendants(self.driver_pid, table)
+        self._pids |= below
+        for proc in table:
+            if proc.ppid == self.driver_pid and procs.is_browser_main(proc, procs.cmdline(proc.pid)):
+                self.browser_pid = proc.pid
+                break
+
+    # -- watching -----------------------------------------------------------------------------
+    def crashed(self) -> str | None:
+        """Which recorded process died ('chromedriver' or 'chromium'), or None while both live."""
+        process = _process_of(self.service)
+        if process is not None and process.poll() is not None:
+            return "chromedriver"
+        if self.driver_pid is not None and not procs.alive(self.driver_pid):
+            return "chromedriver"
+        if self.browser_pid is not None and not procs.alive(self.browser_pid):
+            return "chromium"
+        return None
+
+    def owned_pids(self) -> set[int]:
+        """Every live process of this browser's tree: recorded, descendants, and its process group."""
+        with self._guard:
+            pids = set(self._pids)
+            root = self.driver_pid
+        if root is not None:
+            pids |= procs.descendants(root) | procs.group_members(root) | {root}
+        return {p for p in pids if procs.alive(p)}
+
+    # -- teardown -----------------------------------------------------------------------------
+    def quit(self, graceful: bool = True) -> None:
+        """Quit the driver, let Chromium flush the profile, kill what is left; never raises.
+
+        Also cancels a launch under way in another thread. Calling it again only kills whatever
+        that launch started since, so the launching thread's own cleanup leaves nothing behind.
+        """
+        with self._guard:
+            first = not self._closed
+            self._closed = self._cancelled = True
+            driver, service = self.driver, self.service
+            self.driver = None
+        pids = self.owned_pids()
+        graceful = graceful and first
+        try:
+            if first and driver is not None and self.crashed() is None:
+                _set_timeout(driver, QUIT_TIMEOUT_S if graceful else FAST_QUIT_TIMEOUT_S)
+                driver.quit()
+        except Exception as exc:  # noqa: BLE001 - the browser may already be gone
+            logger.debug("driver.quit failed: %s", exc)
+        finally:
+            if graceful:  # quit() returns before Chromium has written the profile to disk
+                procs.wait_gone(pids - {self.driver_pid}, FLUSH_GRACE_S, self.sleep)
+            self._stop_service(service)
+            self._kill(pids | self.owned_pids(), grace=1.0 if graceful else 0)
+
+    def _stop_service(self, service: Service | None) -> None:
+        process = _process_of(service)
+        if process is None:
+            return
+        try:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(2)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(2)
+        except Exception as exc:  # noqa: BLE001
+            logger.debug("stopping chromedriver failed: %s", exc)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+
+    def _kill(self, pids: set[int], grace: float) -> None:
+        root = self.driver_pid
+        if root is not None and grace == 0:
+            try:  # the group that chromedriver leads (start_new_session) holds all its Chromium
+                os.killpg(root, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        left = procs.kill_tree(pids, grace, self.sleep)
+        process = _process_of(self.service)
+        if process is not None:
+            try:
+                process.poll()  # reap chromedriver so it does not linger as a zombie
+            except Exception:  # noqa: BLE001
+                pass
+        if left:
+            logger.error("browser processes would not die: %s", sorted(left))
+
+
+def _process_of(service: Service | None) -> subprocess.Popen | None:
+    """chromedriver's Popen, or None before Service.start() has made one."""
+    return getattr(service, "process", None)
+
+
+def _set_timeout(driver: Any, seconds: float) -> None:
+    config = getattr(driver.command_executor, "_client_config", None)
+    if config is not None:
+        config.timeout = seconds
+
+
+def _explain(exc: BaseException) -> str:
+    """A failed start in words a receptionist can act on."""
+    text = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lowered = text.lower()
+    if "user data directory is already in use" in lowered:
+        return "the WhatsApp profile is in use by another browser; click Force Reset"
+    if "cannot find chrome binary" in lowered or "no chrome binary" in lowered:
+        return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
+    if "session not created" in lowered:
+        return f"Chromium could not be started ({text[:160]})"
+    return f"the browser could not be started ({text[:160]})"
+
+
+def _without_credentials(url: str) -> str:
+    """The URL without user:password@, for logs."""
+    scheme, sep, rest = url.partition("://")
+    return scheme + sep + rest.split("@", 1)[-1] if sep else url
+
+
+def profile_path(settings: Settings) -> Path:
+    """The configured profile directory as an absolute path."""
+    return Path(settings.profile_dir).expanduser().resolve()

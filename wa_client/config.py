@@ -1,0 +1,172 @@
+"""The gateway's settings: one dataclass, read from the environment or the command line."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the gateway cannot use."""
+
+
+def _meta(env: str, help_text: str) -> dict[str, Any]:
+    return {"env": env, "help": help_text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the gateway; the environment names double as command-line flags."""
+
+    wa_url: str = field(default="https://web.whatsapp.com/", metadata=_meta("WA_URL", "the page to drive"))
+    host: str = field(default="127.0.0.1", metadata=_meta("HOST", "address to listen on"))
+    port: int = field(default=3001, metadata=_meta("PORT", "port to listen on"))
+    profile_dir: str = field(
+        default="./data/profile", metadata=_meta("WA_PROFILE_DIR", "the Chromium profile (the saved login)")
+    )
+    headless: bool = field(default=True, metadata=_meta("WA_HEADLESS", "run Chromium headless (1/0)"))
+    chrome_binary: str | None = field(
+        default=None, metadata=_meta("CHROME_BINARY", "path to Chromium (found on the machine when unset)")
+    )
+    chromedriver: str | None = field(
+        default=None, metadata=_meta("CHROMEDRIVER", "path to chromedriver (found on the machine when unset)")
+    )
+    user_agent: str = field(
+        default=DEFAULT_USER_AGENT, metadata=_meta("WA_USER_AGENT", "User-Agent sent instead of the headless one")
+    )
+    qr_timeout_s: float = field(default=300.0, metadata=_meta("WA_QR_TIMEOUT_S", "how long the QR state may last"))
+    start_timeout_s: float = field(
+        default=60.0, metadata=_meta("WA_START_TIMEOUT_S", "how long starting may last before failed")
+    )
+    api_token: str | None = field(
+        default=None, metadata=_meta("WA_API_TOKEN", "when set, required by every endpoint but /healthz")
+    )
+    log_level: str = field(default="INFO", metadata=_meta("LOG_LEVEL", "logging level"))
+    poll_interval_s: float = field(
+        default=0.2, metadata=_meta("WA_POLL_INTERVAL_S", "how often the watcher reads the page")
+    )
+    async_mode: str = field(
+        default="eventlet", metadata=_meta("WA_ASYNC_MODE", "Socket.IO async mode: eventlet or threading")
+    )
+    cors_origins: str = field(
+        default="", metadata=_meta("WA_CORS_ORIGINS", "comma-separated extra origins allowed to call the API")
+    )
+    allow_insecure_remote: bool = field(
+        default=False,
+        metadata=_meta(
+            "WA_I_UNDERSTAND_THE_QR_IS_EXPOSED",
+            "listen on a non-loopback address without WA_API_TOKEN (not recommended)",
+        ),
+    )
+    takeover_on_conflict: bool = field(
+        default=True, metadata=_meta("WA_TAKEOVER_ON_CONFLICT", "click 'Use here' when WhatsApp is open elsewhere")
+    )
+    remote_url: str | None = field(
+        default=None, metadata=_meta("WA_REMOTE_URL", "run Chromium on a Selenium Grid / chromedriver server")
+    )
+    webhook_url: str | None = field(
+        default=None, metadata=_meta("WA_WEBHOOK_URL", "receives a POST for every state change and QR")
+    )
+    webhook_secret: str | None = field(
+        default=None, metadata=_meta("WA_WEBHOOK_SECRET", "HMAC-SHA256 key for the X-Signature header")
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables, then apply keyword overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = f.metadata["env"]
+            if name in env and env[name] != "":
+                values[f.name] = _parse(f, env[name])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings from a mapping of field names (or env names) to values."""
+        by_env = {f.metadata["env"]: f.name for f in fields(cls)}
+        known = {f.name: f for f in fields(cls)}
+        clean: dict[str, Any] = {}
+        for key, value in values.items():
+            name = by_env.get(key, key)
+            if name not in known:
+                raise ConfigError(f"unknown setting {key!r}")
+            clean[name] = _parse(known[name], value) if isinstance(value, str) else value
+        settings = cls(**clean)
+        settings.validate()
+        return settings
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> None:
+        """Raise ConfigError for values that cannot work."""
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"PORT must be between 1 and 65535, not {self.port}")
+        for name in ("qr_timeout_s", "start_timeout_s", "poll_interval_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{_env_name(name)} must be a positive number of seconds")
+        if self.async_mode not in ("eventlet", "threading"):
+            raise ConfigError("WA_ASYNC_MODE must be 'eventlet' or 'threading'")
+        if not self.wa_url.startswith(("http://", "https://")):
+            raise ConfigError("WA_URL must start with http:// or https://")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The extra allowed origins, as a list."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+
+def _env_name(field_name: str) -> str:
+    return next(f.metadata["env"] for f in fields(Settings) if f.name == field_name)
+
+
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if "bool" in kind:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{f.metadata['env']}={raw!r} is not a valid {kind.split(' ')[0]}") from None
+    return raw
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one --flag per setting, named after its environment variable (e.g. --wa-url)."""
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        flag = "--" + env.lower().replace("_", "-")
+        default = f.default if f.default is not None else "unset"
+        parser.add_argument(flag, dest=f.name, default=None, metavar=env,
+                            help=f"{f.metadata['help']} (env {env}, default: {default})")
+
+
+def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the environment with command-line flags taking precedence."""
+    overrides = {f.name: getattr(args, f.name, None) for f in fields(Settings)}
+    base = dict(os.environ if env is None else env)
+    for f in fields(Settings):
+        if overrides[f.name] is not None:
+            base[f.metadata["env"]] = overrides[f.name]
+    return Settings.from_env(base)

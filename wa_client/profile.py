@@ -1,0 +1,83 @@
+"""The Chromium profile directory: the saved WhatsApp login, kept private and removable."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import procs
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILES = ("SingletonLock", "SingletonSocket", "SingletonCookie")
+
+
+class ProfileInUse(RuntimeError):
+    """Another live Chromium holds the profile directory."""
+
+
+def ensure(path: str | os.PathLike) -> Path:
+    """Create the profile directory (and its parents) with mode 0700, and tighten an existing one."""
+    profile = Path(path).resolve()
+    profile.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(profile, 0o700)
+    return profile
+
+
+def lock_owner(profile: Path) -> int | None:
+    """The pid named by SingletonLock ('host-pid'), or None when there is no readable lock."""
+    lock = profile / "SingletonLock"
+    try:
+        target = os.readlink(lock)
+    except OSError:
+        return None
+    try:
+        return int(target.rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def clear_stale_locks(path: str | os.PathLike) -> bool:
+    """Remove Singleton* files left by a dead Chromium; raise ProfileInUse if a live one owns them."""
+    profile = Path(path)
+    users = procs.browsers_using(str(profile))
+    if users:
+        raise ProfileInUse(
+            f"another Chromium (pid {min(users)}) is using the profile {profile}; "
+            "stop it or set WA_PROFILE_DIR to another directory"
+        )
+    removed = False
+    for name in LOCK_FILES:
+        target = profile / name
+        if target.is_symlink() or target.exists():
+            try:
+                target.unlink()
+                removed = True
+            except FileNotFoundError:
+                pass
+    if removed:
+        logger.warning("removed a stale Chromium lock from %s (its browser had died)", profile)
+    return removed
+
+
+def delete(path: str | os.PathLike, attempts: int = 5, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Delete the profile directory, retrying while a dying Chromium still writes into it."""
+    profile = Path(path)
+    for attempt in range(1, attempts + 1):
+        if not profile.exists() and not profile.is_symlink():
+            return True
+        try:
+            shutil.rmtree(profile)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            logger.warning("profile delete attempt %d/%d failed: %s", attempt, attempts, exc)
+            sleep(0.2 * attempt)
+    gone = not profile.exists()
+    if not gone:
+        logger.error("could not delete the profile directory %s", profile)
+    return gone
