@@ -1,0 +1,107 @@
+"""The simulator's knobs: one dataclass, its defaults, the --fast preset and their validation."""
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Timings and switches of the simulated WhatsApp Web (real timings by default)."""
+
+    startup_s: float = 1.5
+    first_ref_s: float = 60.0
+    next_ref_s: float = 20.0
+    refs_per_cycle: int = 6
+    loading_s: float = 3.0
+    pairing_code_s: float = 180.0
+    pairing_codes_per_cycle: int = 5
+    poll_ms: int = 100
+    never_show_qr: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """The knobs as a JSON-ready dict."""
+        return asdict(self)
+
+    def with_overrides(self, overrides: Mapping[str, object]) -> SimConfig:
+        """A copy with `overrides` applied; raises ConfigError on unknown keys or wrong types."""
+        return replace(self, **{name: _checked(name, value) for name, value in overrides.items()})
+
+
+# The preset the tests and `make demo` use: a whole QR cycle in four seconds.
+FAST: dict[str, object] = {
+    "startup_s": 0.3,
+    "first_ref_s": 2.0,
+    "next_ref_s": 1.0,
+    "refs_per_cycle": 3,
+    "loading_s": 0.5,
+    "pairing_code_s": 2.0,
+    "pairing_codes_per_cycle": 3,
+}
+
+KNOBS: dict[str, type] = {f.name: type(f.default) for f in fields(SimConfig)}
+
+# Lifetimes of zero would rotate on every poll; counts of zero would never show anything.
+_MINIMUM: dict[str, float] = {
+    "first_ref_s": 0.05,
+    "next_ref_s": 0.05,
+    "pairing_code_s": 0.05,
+    "refs_per_cycle": 1,
+    "pairing_codes_per_cycle": 1,
+    "poll_ms": 10,
+}
+
+
+class ConfigError(ValueError):
+    """A knob that does not exist or a value of the wrong type or range."""
+
+
+def _checked(name: str, value: object) -> object:
+    """`value` converted to the knob's type, or ConfigError."""
+    kind = KNOBS.get(name)
+    if kind is None:
+        raise ConfigError(f"unknown knob {name!r}; known: {', '.join(KNOBS)}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{name} must be true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number")
+    if kind is int and not (isinstance(value, int) or float(value).is_integer()):
+        raise ConfigError(f"{name} must be a whole number")
+    if not math.isfinite(value) or value < _MINIMUM.get(name, 0):
+        raise ConfigError(f"{name} must be at least {_MINIMUM.get(name, 0)}")
+    return kind(value)
+
+
+def _cli_bool(text: str) -> bool:
+    """'true'/'false' (and friends) from the command line."""
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
+    """One --knob-name flag per knob, plus --fast."""
+    parser.add_argument("--fast", action="store_true", help="fast timings for tests and demos")
+    for name, kind in KNOBS.items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            parser.add_argument(flag, dest=name, type=_cli_bool, nargs="?", const=True, default=None)
+        else:
+            parser.add_argument(flag, dest=name, type=kind, default=None)
+
+
+def overrides_from_cli(args: argparse.Namespace) -> dict[str, object]:
+    """The knob overrides that the command line asks for (--fast first, explicit flags on top)."""
+    overrides: dict[str, object] = dict(FAST) if args.fast else {}
+    overrides.update({name: getattr(args, name) for name in KNOBS if getattr(args, name) is not None})
+    return overrides

@@ -1,0 +1,89 @@
+"""The phone: a JSON API that tests drive, and a page for humans (`make demo`)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, jsonify, render_template
+
+from .config import ConfigError
+from .jsonio import json_object, string_field
+from .web import get_account
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("phone", __name__, url_prefix="/phone")
+
+NOT_LIVE = "this QR code is not live (expired, replaced or never shown)"
+
+
+@bp.get("")
+def phone_page() -> str:
+    """The phone's screen, for humans."""
+    return render_template("phone.html")
+
+
+@bp.get("/state")
+def state() -> Response:
+    """Linked devices, live refs and codes, open pages, recent events, the config."""
+    return jsonify(get_account().snapshot())
+
+
+@bp.post("/scan")
+def scan() -> tuple[Response, int]:
+    """Scan a QR payload: links the page showing it, only if that exact payload is live."""
+    payload = string_field(json_object(), "payload")
+    if not get_account().scan(payload):
+        return jsonify(error=NOT_LIVE), 409
+    return jsonify(ok=True), 200
+
+
+@bp.post("/pairing-code")
+def pairing_code() -> tuple[Response, int]:
+    """Type a pairing code ('ABCD-EFGH', commas and dashes optional) on the phone."""
+    code = string_field(json_object(), "code")
+    if not get_account().confirm_pairing_code(code):
+        return jsonify(error="this pairing code is not live (expired, replaced or never shown)"), 409
+    return jsonify(ok=True), 200
+
+
+@bp.post("/logout")
+def logout() -> tuple[Response, int]:
+    """Log out every linked device from the phone."""
+    json_object(optional=True)
+    devices = get_account().logout_all()
+    if not devices:
+        return jsonify(error="no device is linked"), 409
+    return jsonify(ok=True, devices=devices), 200
+
+
+@bp.post("/conflict")
+def conflict() -> tuple[Response, int]:
+    """Open WhatsApp "on another computer": logged-in pages show the "Use here" dialog."""
+    json_object(optional=True)
+    pages = get_account().open_elsewhere()
+    if not pages:
+        return jsonify(error="no logged-in WhatsApp Web page is connected"), 409
+    return jsonify(ok=True, connections=pages), 200
+
+
+@bp.get("/config")
+def read_config() -> Response:
+    """The knobs in force."""
+    return jsonify(get_account().config.to_dict())
+
+
+@bp.post("/config")
+def configure() -> Response:
+    """Change knobs: {"startup_s": 0.3, ...}; 400 for unknown keys or wrong types."""
+    try:
+        return jsonify(get_account().configure(json_object()))
+    except ConfigError as error:
+        abort(400, description=str(error))
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget devices, pages and events; restore the configuration of the start."""
+    json_object(optional=True)
+    get_account().reset()
+    return jsonify(ok=True, config=get_account().config.to_dict())

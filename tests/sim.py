@@ -1,0 +1,145 @@
+"""Run the WhatsApp Web simulator as a subprocess and drive its phone API (tests, benchmark, demo)."""
+from __future__ import annotations
+
+import atexit
+import logging
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BANNER = "fake WhatsApp Web on "
+
+
+def _cli_flags(knobs: dict[str, Any]) -> list[str]:
+    """{"startup_s": 0.3, "never_show_qr": True} -> ["--startup-s", "0.3", "--never-show-qr", "true"]."""
+    flags: list[str] = []
+    for name, value in knobs.items():
+        flag = "--" + name.replace("_", "-")
+        flags += [flag, ("true" if value else "false") if isinstance(value, bool) else str(value)]
+    return flags
+
+
+class Simulator:
+    """A running simulator: its URL, its process, and the phone's API."""
+
+    def __init__(self, proc: subprocess.Popen, url: str) -> None:
+        self.proc = proc
+        self.url = url
+        self.http = requests.Session()
+        self.http.trust_env = False  # never send localhost through a proxy from the environment
+
+    @classmethod
+    def start(cls, *, fast: bool = False, host: str = "127.0.0.1", timeout: float = 20.0,
+              **knobs: Any) -> Simulator:
+        """Start `python -m tests.fake_whatsapp` on a free port; raise if it does not say where in time."""
+        cmd = [sys.executable, "-m", "tests.fake_whatsapp", "--host", host, "--port", "0"]
+        cmd += (["--fast"] if fast else []) + _cli_flags(knobs)
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, bufsize=1)
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(proc, lines), daemon=True, name="simulator-stdout").start()
+        try:
+            line = lines.get(timeout=timeout)
+        except queue.Empty:
+            line = None
+        if not line or not line.startswith(BANNER):
+            _stop_process(proc)
+            raise RuntimeError(f"the simulator did not start within {timeout}s (said {line!r}, "
+                               f"exit code {proc.poll()}): {' '.join(cmd)}")
+        sim = cls(proc, line[len(BANNER):].strip())
+        atexit.register(sim.stop)  # even when the caller forgets, or pytest is interrupted
+        logger.info("simulator up at %s (pid %s)", sim.url, proc.pid)
+        return sim
+
+    def stop(self) -> None:
+        """Terminate the simulator (then kill it if it lingers); idempotent."""
+        self.http.close()
+        _stop_process(self.proc)
+
+    def __enter__(self) -> Simulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ---- the phone API ----
+
+    def _post(self, path: str, body: dict | None = None) -> requests.Response:
+        return self.http.post(self.url + path, json=body or {}, timeout=10)
+
+    def configure(self, **knobs: Any) -> dict:
+        """Change knobs at run time; the whole config (raises on a 400)."""
+        response = self._post("phone/config", knobs)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self) -> None:
+        """Forget devices, pages and events; restore the knobs the simulator started with."""
+        self._post("phone/reset").raise_for_status()
+
+    def state(self) -> dict:
+        """GET /phone/state."""
+        response = self.http.get(self.url + "phone/state", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def live_payloads(self) -> list[str]:
+        """The QR payloads on a screen right now and not expired."""
+        return [ref["payload"] for ref in self.state()["live_refs"]]
+
+    def scan(self, payload: str) -> requests.Response:
+        """The phone scans `payload` (200 linked, 409 not live, 400 malformed)."""
+        return self._post("phone/scan", {"payload": payload})
+
+    def logout(self) -> requests.Response:
+        """Log out every linked device from the phone (409 when none)."""
+        return self._post("phone/logout")
+
+    def conflict(self) -> requests.Response:
+        """WhatsApp opened on another computer (409 when no page is logged in)."""
+        return self._post("phone/conflict")
+
+    def confirm_pairing_code(self, code: str) -> requests.Response:
+        """Type a pairing code on the phone (200 linked, 409 not live)."""
+        return self._post("phone/pairing-code", {"code": code})
+
+    def wait_for(self, predicate: Callable[[dict], object], timeout: float, interval: float = 0.05) -> dict:
+        """Poll state() until predicate(state) is true; the state, or AssertionError with the last one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if predicate(state):
+                return state
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"simulator state did not match within {timeout}s; last state: {state}")
+            time.sleep(interval)
+
+
+def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:
+    """Hand stdout lines to `lines` (the first one is the banner); keep draining so the pipe never fills."""
+    assert proc.stdout is not None
+    with proc.stdout:
+        for line in proc.stdout:
+            lines.put(line)
+    lines.put(None)
+
+
+def _stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """terminate, wait `grace` seconds, then kill."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            logger.warning("simulator pid %s ignored SIGTERM; killing it", proc.pid)
+            proc.kill()
+            proc.wait(grace)
