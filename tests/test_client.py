@@ -23,7 +23,7 @@ from tests.client_kit import (
     wait_state,
     wait_until,
 )
-from wa_client import Settings, WhatsAppClient, procs
+from wa_client import Settings, StateError, WhatsAppClient, procs
 
 pytestmark = pytest.mark.browser
 
@@ -338,3 +338,59 @@ def test_many_threads_never_make_two_browsers(make_client):
     assert nothing_left(profile_dir)
     client.start_session()
     wait_state(client, "qr")
+
+
+def connected_client(make_client, simulator, **overrides):
+    client = make_client(**overrides)
+    client.start_session()
+    wait_state(client, "qr")
+    phone_scans(client, simulator)
+    wait_state(client, "connected")
+    return client
+
+
+def test_pairing_code_links_without_a_scan(make_client, simulator):
+    client = make_client()
+    client.start_session()
+    wait_state(client, "qr")
+    code = client.request_pairing_code("+55 11 99999-0000")
+    assert len(code) == 9 and code[4] == "-"
+    assert client.status()["pairing_code"] == code
+    assert client.qr() is None  # the QR is off screen while the code is shown
+    assert simulator.confirm_pairing_code(code).status_code == 200
+    wait_state(client, "connected")
+    assert client.status()["pairing_code"] is None
+
+
+@pytest.mark.parametrize("phone", ["", "12", "abc", "+55 11 9999x0000", "0011999990000", 5511999990000])
+def test_bad_phone_numbers_are_refused_before_touching_the_page(make_client, phone):
+    client = make_client()
+    with pytest.raises(ValueError):
+        client.request_pairing_code(phone)
+    assert client.status()["state"] == "idle"
+
+
+def test_commands_refuse_the_wrong_state(make_client):
+    client = make_client()
+    for command in (client.logout, client.take_over, lambda: client.request_pairing_code("+5511999990000")):
+        with pytest.raises(StateError):
+            command()
+    assert client.status()["state"] == "idle"
+
+
+def test_logout_from_the_crm_unlinks_the_device(make_client, simulator):
+    client = connected_client(make_client, simulator)
+    profile_dir = client.settings.profile_dir
+    status = client.logout()
+    assert status["state"] == "disconnected" and status["reason"] == "logout_requested"
+    assert sim_events(simulator, "web_logout")
+    assert simulator.state()["linked_devices"] == 0
+    wait_until(lambda: nothing_left(profile_dir) and not os.path.exists(profile_dir), 10, what="clean logout")
+
+
+def test_takeover_on_demand_when_automatic_takeover_is_off(make_client, simulator):
+    client = connected_client(make_client, simulator, takeover_on_conflict=False)
+    simulator.conflict()
+    wait_state(client, "conflict")
+    assert client.take_over()["state"] == "connected"
+    assert sim_events(simulator, "takeover")

@@ -89,7 +89,8 @@ def is_browser_main(proc: ProcInfo, args: list[str]) -> bool:
     """True for a Chromium main process: a browser name, no --type=, and a real command line."""
     if not _is_browser_name(proc.name):
         return False
-    return bool(args) and not any(a.startswith("--type=") for a in args)
+    # children rewrite their command line into one string, so look inside every argument
+    return bool(args) and not any("--type=" in a for a in args)
 
 
 def browsers_using(profile_dir: str) -> set[int]:
@@ -117,7 +118,7 @@ def browsers_using(profile_dir: str) -> set[int]:
 
 
 def _is_browser_name(name: str) -> bool:
-    return any(name.startswith(n) for n in BROWSER_NAMES) and not name.startswith("chrome_crashpad")
+    return name in BROWSER_NAMES  # comm is cut at 15 characters: 'chromium-browse'; never chromedriver
 
 
 def signal_pids(pids: Iterable[int], sig: int) -> None:
