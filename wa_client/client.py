@@ -19,6 +19,7 @@ from .events import EventBus, Listener
 from .qr import fingerprint, render_png
 from .states import RUNNING, Reason, State, is_allowed
 from .watcher import Watcher
+from .webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,12 @@ class WhatsAppClient(IntegratorActions):
         self._started_at: float | None = None
         self._started_at_wall: float | None = None
         self._history: deque[dict] = deque(maxlen=HISTORY_SIZE)
-        self.counters = {"starts": 0, "resets": 0, "crashes": 0, "qr_versions": 0, "transitions": 0}
+        self.counters = {"starts": 0, "resets": 0, "crashes": 0, "qr_versions": 0, "transitions": 0,
+                         "browser_starts": 0}
+        self.webhooks: WebhookSender | None = None
+        if settings.webhook_url:
+            self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep)
+            self.subscribe(self.webhooks)
 
     # -- what others read ---------------------------------------------------------------------
     @property
@@ -208,7 +214,9 @@ class WhatsAppClient(IntegratorActions):
             try:
                 profile.ensure(self.profile_dir)
                 profile.clear_stale_locks(self.profile_dir)
+                launched = time.monotonic()
                 browser.launch(self.settings.wa_url)
+                self._record_launch(time.monotonic() - launched)
             except BrowserCancelled:
                 return
             except (BrowserError, profile.ProfileInUse, OSError) as exc:
@@ -224,6 +232,11 @@ class WhatsAppClient(IntegratorActions):
             browser.quit(graceful=False)
             return
         watcher.run()
+
+    def _record_launch(self, seconds: float) -> None:
+        with self._lock:
+            self.counters["browser_starts"] += 1
+        self.emit("browser_started", {"seconds": round(seconds, 3)})
 
     def _end(self, generation: int, state: State, reason: Reason, error: str | None,
              delete_profile: bool = False, teardown: bool = True) -> bool:
