@@ -9,6 +9,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -394,3 +395,35 @@ def test_takeover_on_demand_when_automatic_takeover_is_off(make_client, simulato
     wait_state(client, "conflict")
     assert client.take_over()["state"] == "connected"
     assert sim_events(simulator, "takeover")
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from wa_client import Settings, WhatsAppClient
+client = WhatsAppClient(Settings.from_mapping({"wa_url": sys.argv[1], "profile_dir": sys.argv[2]}))
+client.start_session()
+while client.status()["state"] != "qr":
+    time.sleep(0.05)
+print("qr", flush=True)
+time.sleep(120)
+"""
+
+
+def test_browser_left_by_a_gateway_killed_hard_is_reaped_at_the_next_start(make_client, simulator):
+    client = make_client()
+    profile_dir = client.settings.profile_dir
+    dying = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, simulator.url, profile_dir],
+                             stdout=subprocess.PIPE, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    try:
+        assert dying.stdout.readline().strip() == "qr"
+        orphans = procs.browsers_using(profile_dir)
+        assert len(orphans) == 1
+        dying.kill()  # SIGKILL: no atexit, no cleanup; its Chromium lives on
+        dying.wait(10)
+        assert procs.browsers_using(profile_dir) == orphans
+        client.start_session()
+        wait_state(client, "qr")
+        assert not orphans & procs.browsers_using(profile_dir)
+        assert len(procs.browsers_using(profile_dir)) == 1
+    finally:
+        dying.kill()

@@ -19,7 +19,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.client_config import ClientConfig
 
-from . import procs
+from . import procs, profile
 from .config import Settings
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,7 @@ class Browser:
             if proc.ppid == self.driver_pid and procs.is_browser_main(proc, procs.cmdline(proc.pid)):
                 self.browser_pid = proc.pid
                 break
+        profile.record_pids(self.profile_dir, self._pids | {self.driver_pid})
 
     # -- watching -----------------------------------------------------------------------------
     def crashed(self) -> str | None:
@@ -242,6 +243,8 @@ class Browser:
                 procs.wait_gone(pids - {self.driver_pid}, FLUSH_GRACE_S, self.sleep)
             self._stop_service(service)
             self._kill(pids | self.owned_pids(), grace=1.0 if graceful else 0)
+            if not self.remote and os.path.isdir(self.profile_dir):
+                profile.forget_pids(self.profile_dir)
 
     def _stop_service(self, service: Service | None) -> None:
         process = _process_of(service)

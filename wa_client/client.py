@@ -213,6 +213,7 @@ class WhatsAppClient(IntegratorActions):
                 self._browser = browser
             try:
                 profile.ensure(self.profile_dir)
+                profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
                 profile.clear_stale_locks(self.profile_dir)
                 launched = time.monotonic()
                 browser.launch(self.settings.wa_url)

@@ -24,6 +24,7 @@ class ProcInfo:
     state: str
     ppid: int
     pgid: int
+    started: int = 0  # clock ticks after boot: with the pid, names one process for good
 
 
 def info(pid: int) -> ProcInfo | None:
@@ -35,7 +36,7 @@ def info(pid: int) -> ProcInfo | None:
         return None
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     rest = raw[raw.rindex(")") + 2 :].split()
-    return ProcInfo(pid=pid, name=name, state=rest[0], ppid=int(rest[1]), pgid=int(rest[2]))
+    return ProcInfo(pid=pid, name=name, state=rest[0], ppid=int(rest[1]), pgid=int(rest[2]), started=int(rest[19]))
 
 
 def cmdline(pid: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -81,3 +82,40 @@ def delete(path: str | os.PathLike, attempts: int = 5, sleep: Callable[[float], 
     if not gone:
         logger.error("could not delete the profile directory %s", profile)
     return gone
+
+
+PID_FILE = "wa-gateway-pids.json"
+
+
+def record_pids(path: str | os.PathLike, pids: set[int]) -> None:
+    """Write down the browser processes this gateway started, so a gateway killed hard can reap them."""
+    table = {str(p): info.started for p in pids if (info := procs.info(p)) is not None}
+    target = Path(path) / PID_FILE
+    try:
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps(table))
+        os.chmod(tmp, 0o600)
+        tmp.replace(target)
+    except OSError as exc:
+        logger.warning("could not record the browser's pids: %s", exc)
+
+
+def kill_recorded(path: str | os.PathLike, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Kill what a previous gateway run recorded and left alive (same pid, same start time)."""
+    target = Path(path) / PID_FILE
+    try:
+        table = json.loads(target.read_text())
+    except (OSError, ValueError):
+        return 0
+    alive = {int(pid) for pid, started in table.items()
+             if (info := procs.info(int(pid))) is not None and info.started == started and procs.alive(int(pid))}
+    if alive:
+        logger.warning("a previous run left %d browser process(es) on the profile; stopping them", len(alive))
+        procs.kill_tree(alive, grace=0, sleep=sleep)
+    target.unlink(missing_ok=True)
+    return len(alive)
+
+
+def forget_pids(path: str | os.PathLike) -> None:
+    """The recorded processes are gone: drop the record."""
+    (Path(path) / PID_FILE).unlink(missing_ok=True)
