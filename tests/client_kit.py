@@ -35,7 +35,7 @@ def holds_for(predicate: Callable[[], object], seconds: float, interval: float =
     return bool(predicate())
 
 
-def wait_state(client, state: str, timeout: float = 20) -> dict:
+def wait_state(client, state: str, timeout: float = 60) -> dict:
     """Wait until the client's status says `state`; return that status."""
     return wait_until(lambda: (s := client.status())["state"] == state and s, timeout,
                       what=f"state {state!r} (last: {client.status()})")
@@ -50,7 +50,7 @@ def decode_png(png: bytes) -> str:
 
 def phone_scans(client, simulator) -> str:
     """Decode the client's current QR PNG and hand the payload to the simulator, as a phone does."""
-    current = wait_until(client.qr_png, 20, what="a QR image")
+    current = wait_until(client.qr_png, 60, what="a QR image")
     payload = decode_png(current[1])
     response = simulator.scan(payload)
     assert response.status_code == 200, response.text
