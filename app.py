@@ -1,0 +1,192 @@
+"""The WhatsApp Web session gateway: HTTP routes and Socket.IO events over one session client."""
+
+import os
+import sys
+import warnings
+
+
+def _wanted_async_mode(argv: list[str], env: "Mapping[str, str]") -> str:
+    """The async mode from --wa-async-mode or WA_ASYNC_MODE, read before anything else is imported."""
+    mode = env.get("WA_ASYNC_MODE") or "eventlet"
+    for i, arg in enumerate(argv):
+        if arg == "--wa-async-mode" and i + 1 < len(argv):
+            mode = argv[i + 1]
+        elif arg.startswith("--wa-async-mode="):
+            mode = arg.split("=", 1)[1]
+    return mode.strip().lower()
+
+
+if __name__ == "__main__" and _wanted_async_mode(sys.argv[1:], os.environ) == "eventlet":
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # we know; see README
+    import eventlet
+
+    eventlet.monkey_patch()
+
+import argparse
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, abort, jsonify, render_template, request
+from flask_socketio import SocketIO
+
+from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
+from wa_client import config as wa_config
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, lifecycle
+
+logger = logging.getLogger("wa_gateway")
+
+socketio = SocketIO()
+events.register(socketio)
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the app: settings, the one session client, guards, routes and Socket.IO."""
+    settings = _settings(config)
+    app = Flask(__name__)
+    app.config[guards.SETTINGS_KEY] = settings
+    app.config["MAX_CONTENT_LENGTH"] = guards.MAX_BODY_BYTES
+    app.json.sort_keys = False
+    guards.register(app)
+    errors.register(app)
+    async_mode = _usable_async_mode(settings.async_mode)
+    extra_origins = settings.cors_origin_list
+    socketio.init_app(
+        app,
+        async_mode=async_mode,
+        cors_allowed_origins=lambda origin, environ: guards.origin_allowed(origin, environ, extra_origins),
+        manage_session=False,
+        max_http_buffer_size=guards.MAX_BODY_BYTES,
+    )
+    client = WhatsAppClient(settings, spawn=socketio.start_background_task, sleep=socketio.sleep)
+    client.subscribe(events.broadcaster(socketio))
+    app.extensions[EXTENSION] = client
+    _add_routes(app)
+    return app
+
+
+def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:
+    """Settings as given, or the environment's with `config` (field or env names) on top."""
+    if isinstance(config, Settings):
+        return config
+    return Settings.from_env(**dict(config or {}))
+
+
+def _usable_async_mode(wanted: str) -> str:
+    """`wanted`, except that eventlet without monkey-patching (e.g. under pytest) falls back to threading."""
+    if wanted != "eventlet":
+        return wanted
+    if "eventlet" in sys.modules:
+        from eventlet.patcher import is_monkey_patched
+
+        if is_monkey_patched("socket"):
+            return "eventlet"
+    logger.info("eventlet is not monkey-patched in this process; Socket.IO uses threading")
+    return "threading"
+
+
+def _add_routes(app: Flask) -> None:
+    """The HTTP API of the contract: each route asks the client and shapes its answer."""
+
+    @app.get("/")
+    def index() -> str:
+        """The bundled page for the front desk."""
+        return render_template("index.html", token_required=bool(guards.settings().api_token))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """Liveness: no auth, no browser call."""
+        return jsonify(ok=True)
+
+    @app.get("/status")
+    def status() -> Response:
+        """The session's state, reason, error, qr_version, since and pairing_code."""
+        return jsonify(get_client().status())
+
+    @app.get("/history")
+    def history() -> Response:
+        """The last state changes, oldest first."""
+        return jsonify(history=get_client().history())
+
+    @app.get("/qr")
+    def qr() -> Response:
+        """The QR payload on screen now and its version."""
+        current = get_client().qr()
+        if current is None:
+            abort(404, "there is no QR code right now; click Generate QR")
+        payload, version = current
+        return jsonify(qr=payload, version=version)
+
+    @app.get("/qr.png")
+    def qr_png() -> Response:
+        """The QR as a PNG, with its version as ETag."""
+        current = get_client().qr_png()
+        if current is None:
+            abort(404, "there is no QR code right now; click Generate QR")
+        version, png = current
+        tag = f"v{version}"
+        fresh = request.if_none_match.contains(tag) or request.if_none_match.star_tag
+        response = Response(status=304) if fresh else Response(png, mimetype="image/png")
+        response.set_etag(tag)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.post("/start-session")
+    def start_session() -> tuple[Response, int]:
+        """Generate QR: start a browser unless one is running (202 started, 200 already running)."""
+        state, started = get_client().start_session()
+        return jsonify(state), 202 if started else 200
+
+    @app.post("/force-reset")
+    def force_reset() -> tuple[Response, int]:
+        """Quit the browser, kill its processes, delete the profile, end in idle."""
+        try:
+            state = get_client().force_reset()
+        except ResetError as exc:
+            return jsonify(ok=False, error=str(exc)), 500
+        return jsonify(ok=True, message=RESET_MESSAGE, state=state["state"]), 200
+
+
+def parse_args(argv: list[str] | None = None) -> Settings:
+    """Settings from the environment, overridden by command-line flags (`--help` lists them)."""
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="WhatsApp Web session gateway: every flag overrides the environment variable of the same name.",
+    )
+    wa_config.add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return wa_config.from_args(args)
+    except ConfigError as exc:
+        parser.exit(2, f"app.py: configuration error: {exc}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the service until SIGTERM/SIGINT; the browser quits with it."""
+    settings = parse_args(argv)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problem = lifecycle.insecure_remote_problem(settings)
+    if problem:
+        print(f"app.py: {problem}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    client = app.extensions[EXTENSION]
+    shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
+    shutdown.install()
+    logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
+                settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
+                "required" if settings.api_token else "not set")
+    run_options = {"allow_unsafe_werkzeug": True} if socketio.async_mode == "threading" else {}
+    try:
+        socketio.run(app, host=settings.host, port=settings.port,
+                     log_output=settings.log_level.upper() == "DEBUG", **run_options)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        shutdown.stop_browser()
+    logger.info("gateway stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+// The front-desk page: shows the session in plain words, the QR to scan, and two buttons.
+// Updates come over Socket.IO when it is available, otherwise from /status every 1.5 s.
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "waGatewayToken";
+  var POLL_MS = 1500;
+  var LOG_SIZE = 30;
+  var STOPPED = ["idle", "disconnected", "failed"];
+  var IDLE_WORDS = {
+    logout: "Logged out from the phone — click Generate QR",
+    qr_timeout: "The QR code expired before it was scanned — click Generate QR for a new one",
+    force_reset: "Reset done — click Generate QR to link the clinic phone",
+    shutdown: "The gateway was stopped — click Generate QR to reconnect",
+  };
+
+  var $ = function (id) { return document.getElementById(id); };
+  var card = $("status-card"), headline = $("headline"), detail = $("detail");
+  var qrBox = $("qr-box"), qrImg = $("qr-img"), qrWait = $("qr-wait");
+  var generateBtn = $("generate"), resetBtn = $("reset"), linkPill = $("link");
+  var tokenForm = $("token-form"), tokenInput = $("token-input"), logList = $("log");
+
+  var token = localStorage.getItem(TOKEN_KEY) || "";
+  var current = null;          // the last status shown
+  var shownVersion = null;     // the QR version on screen
+  var wantedVersion = null;    // the newest QR version we know of
+  var shownUrl = null;         // its blob: URL
+  var busy = false;            // a command is under way
+  var needToken = false;
+  var socket = null;
+  var pollTimer = null;
+
+  function authHeaders() {
+    return token ? { Authorization: "Bearer " + token } : {};
+  }
+
+  function describe(s) {
+    switch (s.state) {
+      case "idle":
+        return [IDLE_WORDS[s.reason] || "Not linked — click Generate QR to link the clinic phone", ""];
+      case "starting":
+        return ["Starting WhatsApp…", "This takes a few seconds."];
+      case "qr":
+        return ["Scan this code with WhatsApp on the clinic phone",
+          "On the phone: WhatsApp → Settings → Linked devices → Link a device."];
+      case "authenticating":
+        return ["Linking…", "The phone is linked; WhatsApp is loading the chats."];
+      case "connected":
+        return ["Connected", "WhatsApp is linked. Nothing to do here."];
+      case "conflict":
+        return ["WhatsApp is open on another computer", "The gateway is taking the session back…"];
+      case "disconnected":
+        return [s.reason === "logout" ? IDLE_WORDS.logout : "Disconnected — click Generate QR", ""];
+      case "failed":
+        return ["Something went wrong: " + (s.error || s.reason || "unknown error"),
+          "Click Generate QR to try again, or Force Reset if it keeps failing."];
+      default:
+        return ["Unknown state: " + s.state, ""];
+    }
+  }
+
+  function log(text) {
+    var item = document.createElement("li");
+    var time = document.createElement("time");
+    var now = new Date();
+    time.dateTime = now.toISOString();
+    time.textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    item.appendChild(time);
+    item.appendChild(document.createTextNode(text));
+    logList.insertBefore(item, logList.firstChild);
+    while (logList.children.length > LOG_SIZE) logList.removeChild(logList.lastChild);
+  }
+
+  function updateButtons() {
+    var known = current !== null && !needToken;
+    generateBtn.disabled = busy || !known || STOPPED.indexOf(current.state) < 0;
+    resetBtn.disabled = busy || !known;
+  }
+
+  function render(s) {
+    if (!s || typeof s.state !== "string") return;
+    if (current && s.since && current.since && s.since < current.since) return;  // an older answer
+    var changed = !current || current.state !== s.state || current.reason !== s.reason;
+    current = s;
+    var words = describe(s);
+    card.dataset.state = s.state;
+    headline.textContent = words[0];
+    detail.textContent = words[1];
+    if (changed) log(words[0]);
+    if (s.state === "qr" && s.qr_version != null) {
+      qrBox.hidden = false;
+      showQr(s.qr_version);
+    } else {
+      hideQr();
+    }
+    $("pairing").hidden = !s.pairing_code;
+    $("pairing-code").textContent = s.pairing_code || "";
+    updateButtons();
+  }
+
+  function hideQr() {
+    qrBox.hidden = true;
+    qrImg.hidden = true;
+    qrWait.hidden = false;
+    qrImg.removeAttribute("src");
+    delete qrImg.dataset.version;
+    if (shownUrl) URL.revokeObjectURL(shownUrl);
+    shownUrl = null;
+    shownVersion = null;
+    wantedVersion = null;
+  }
+
+  // Fetch the PNG (with the token), decode it off-screen, and only then swap it in: no flicker.
+  function showQr(version) {
+    if (version === shownVersion || (wantedVersion !== null && version <= wantedVersion)) return;
+    wantedVersion = version;
+    var served = version;  // the code may have rotated meanwhile: the ETag says which one came
+    fetch("/qr.png?v=" + version, { headers: authHeaders(), cache: "no-store" })
+      .then(function (res) {
+        served = parseInt(String(res.headers.get("ETag") || "").replace(/\D/g, ""), 10) || version;
+        return res.ok ? res.blob() : null;
+      })
+      .then(function (blob) {
+        if (!blob || version !== wantedVersion || (shownVersion !== null && served <= shownVersion)) return null;
+        var url = URL.createObjectURL(blob);
+        var probe = new Image();
+        probe.src = url;
+        return probe.decode().then(function () { return url; }, function () { URL.revokeObjectURL(url); });
+      })
+      .then(function (url) {
+        if (!url) return;
+        if (version !== wantedVersion || !current || current.state !== "qr") {
+          URL.revokeObjectURL(url);
+          return;
+        }
+        var old = shownUrl;
+        qrImg.src = url;
+        qrImg.dataset.version = String(served);
+        qrImg.hidden = false;
+        qrWait.hidden = true;
+        shownUrl = url;
+        shownVersion = served;
+        if (old) URL.revokeObjectURL(old);
+      })
+      .catch(function () { if (version === wantedVersion) wantedVersion = null; });
+  }
+
+  function setLink(kind, text) {
+    linkPill.className = "pill " + kind;
+    linkPill.textContent = text;
+  }
+
+  function askForToken() {
+    needToken = true;
+    tokenForm.hidden = false;
+    headline.textContent = "This page needs the gateway's access token";
+    detail.textContent = "";
+    updateButtons();
+    tokenInput.focus();
+  }
+
+  function fetchStatus() {
+    return fetch("/status", { headers: authHeaders(), cache: "no-store" })
+      .then(function (res) {
+        if (res.status === 401) { askForToken(); return null; }
+        return res.json();
+      })
+      .then(function (s) {
+        if (!s) return;
+        if (!socket || !socket.connected) setLink("", "Updating every few seconds");
+        render(s);
+      })
+      .catch(function () { setLink("down", "Gateway not reachable"); });
+  }
+
+  function startPolling() {
+    if (pollTimer === null) pollTimer = setInterval(fetchStatus, POLL_MS);
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function connectSocket() {
+    if (typeof window.io !== "function") {
+      startPolling();
+      return;
+    }
+    socket = window.io({ auth: function (cb) { cb({ token: token }); } });
+    socket.on("connect", function () { setLink("live", "Live"); stopPolling(); });
+    socket.on("disconnect", function () { setLink("down", "Reconnecting…"); startPolling(); });
+    socket.on("connect_error", function (err) {
+      if (/unauthori/i.test(String(err && err.message))) askForToken();
+      startPolling();
+    });
+    socket.on("status", render);
+    socket.on("qr", function (q) { log("New QR code (" + q.version + ")"); });
+    socket.on("authenticated", function () { log("The phone scanned the code"); });
+    socket.on("ready", function () { log("WhatsApp is ready"); });
+    socket.on("disconnected", function (d) { log("WhatsApp disconnected (" + ((d && d.reason) || "unknown") + ")"); });
+  }
+
+  function command(path) {
+    busy = true;
+    updateButtons();
+    return fetch(path, { method: "POST", headers: authHeaders() })
+      .then(function (res) {
+        if (res.status === 401) { askForToken(); return null; }
+        return res.json().then(function (body) { return { res: res, body: body }; });
+      })
+      .then(function (answer) {
+        if (!answer) return null;
+        if (path === "/start-session") {
+          render(answer.body);
+          return null;
+        }
+        log(answer.body.ok ? "Force Reset done" : "Force Reset failed: " + answer.body.error);
+        return fetchStatus();
+      })
+      .catch(function (e) { log("The gateway did not answer (" + e + ")"); })
+      .then(function () { busy = false; updateButtons(); });
+  }
+
+  generateBtn.addEventListener("click", function () {
+    log("Generate QR clicked");
+    command("/start-session");
+  });
+
+  resetBtn.addEventListener("click", function () {
+    if (current && current.state === "connected" &&
+        !window.confirm("WhatsApp is connected. Force Reset logs the clinic out; you will have to scan a new code. Continue?")) {
+      return;
+    }
+    log("Force Reset clicked");
+    command("/force-reset");
+  });
+
+  tokenForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    token = tokenInput.value.trim();
+    localStorage.setItem(TOKEN_KEY, token);
+    tokenForm.hidden = true;
+    needToken = false;
+    fetchStatus();
+    if (socket) socket.connect(); else connectSocket();
+  });
+
+  fetchStatus();
+  connectSocket();
+})();

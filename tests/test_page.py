@@ -1,0 +1,190 @@
+"""The bundled page in a real Chromium, served by `python app.py`: what the front desk sees and clicks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
+from tests.gateway import OUTPUT_DIR, REPO_ROOT, Gateway, decode_qr, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+SHOTS = OUTPUT_DIR / "page"
+DOCS_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+PHONE_SIZE = (420, 900)
+TOKEN = "front-desk-token"
+
+
+class FrontDesk:
+    """The receptionist's view of the page: read the words, look at the QR, click the buttons."""
+
+    def __init__(self, driver: WebDriver, gateway: Gateway) -> None:
+        self.driver = driver
+        self.gateway = gateway
+        driver.set_window_size(*PHONE_SIZE)
+        driver.get(gateway.url + "/")
+
+    def element(self, element_id: str) -> Any:
+        return self.driver.find_element(By.ID, element_id)
+
+    def state(self) -> str:
+        return self.element("status-card").get_attribute("data-state")
+
+    def headline(self) -> str:
+        return self.element("headline").text
+
+    def wait(self, condition: Callable[[], object], timeout: float = 30.0, what: str = "") -> Any:
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda _: condition())
+        except Exception as exc:
+            raise AssertionError(f"page never showed {what}: state {self.state()!r}, headline {self.headline()!r}"
+                                 f"\n{self.gateway.log_tail()}") from exc
+
+    def wait_state(self, state: str, timeout: float = 30.0) -> None:
+        self.wait(lambda: self.state() == state, timeout, what=f"state {state!r}")
+
+    def qr(self) -> tuple[int, str] | None:
+        """(version, decoded payload) of the QR image on screen, or None while there is none."""
+        img = self.element("qr-img")
+        if not img.is_displayed() or not img.get_attribute("data-version"):
+            return None
+        payload = decode_qr(img.screenshot_as_png)
+        return (int(img.get_attribute("data-version")), payload) if payload else None
+
+    def click(self, element_id: str) -> None:
+        button = self.element(element_id)
+        self.wait(button.is_enabled, 10, what=f"#{element_id} enabled")
+        button.click()
+
+    def log_lines(self) -> list[str]:
+        return [li.text for li in self.driver.find_elements(By.CSS_SELECTOR, "#log li")]
+
+    def shot(self, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+@pytest.fixture
+def front_desk(make_driver, gateway) -> FrontDesk:
+    return FrontDesk(make_driver(), gateway)
+
+
+def scan_from_screen(desk: FrontDesk, simulator: Any) -> str:
+    """The phone camera reads the QR on the screen and the phone links."""
+    return desk.wait(lambda: (qr := desk.qr()) and simulator.scan(qr[1]).status_code == 200 and qr[1],
+                     20, what="a QR the phone can scan")
+
+
+def test_front_desk_links_sees_logout_and_resets(front_desk, simulator):
+    desk = front_desk
+    desk.wait_state("idle")
+    assert "Generate QR" in desk.headline()
+    assert desk.element("generate").is_enabled()
+    assert not desk.element("qr-img").is_displayed()
+    desk.shot("01-idle")
+
+    desk.click("generate")
+    desk.wait_state("qr")
+    assert desk.headline() == "Scan this code with WhatsApp on the clinic phone"
+    version, payload = desk.wait(desk.qr, what="a readable QR image")
+    wait_until(lambda: (qr := desk.qr()) and qr[1] in simulator.live_payloads(), 10,
+               what="the QR on screen to be the simulator's live code")
+    assert not desk.element("generate").is_enabled()
+    qr_shot = desk.shot("02-qr")
+
+    # The code rotates on the page without a reload.
+    desk.driver.execute_script("window.__samePage = true;")
+    newer = desk.wait(lambda: (qr := desk.qr()) and qr[0] > version and qr[1] != payload and qr, 15,
+                      what="a rotated QR")
+    assert newer[1] in simulator.live_payloads() + [r["payload"] for r in simulator.state()["recent_refs"]]
+    assert desk.driver.execute_script("return window.__samePage === true;")
+
+    scan_from_screen(desk, simulator)
+    desk.wait_state("connected")
+    assert desk.headline() == "Connected"
+    assert not desk.element("qr-img").is_displayed()
+    desk.shot("03-connected")
+
+    assert simulator.logout().status_code == 200
+    desk.wait_state("disconnected")
+    assert desk.headline() == "Logged out from the phone — click Generate QR"
+    assert desk.element("generate").is_enabled()
+    desk.shot("04-logged-out")
+
+    desk.click("reset")
+    desk.wait(lambda: desk.state() == "idle" and "Reset done" in desk.headline(), what="the reset")
+    assert any("Force Reset done" in line for line in desk.log_lines())
+    assert all(line[:2].isdigit() for line in desk.log_lines())  # each entry starts with its time
+    desk.shot("05-reset")
+    assert not desk.gateway.browser_pids()
+    assert desk.driver.execute_script("return window.__samePage === true;")
+
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("WA_UPDATE_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(qr_shot, DOCS_SCREENSHOT)
+    assert DOCS_SCREENSHOT.stat().st_size < 200_000
+
+
+def test_page_asks_for_the_token_once_and_uses_it(make_driver, gateway_factory, simulator):
+    desk = FrontDesk(make_driver(), gateway_factory(token=TOKEN))
+    desk.wait(lambda: desk.element("token-form").is_displayed(), what="the token form")
+    assert not desk.element("generate").is_enabled()
+    desk.element("token-input").send_keys(TOKEN)
+    desk.element("token-form").submit()
+    desk.wait_state("idle")
+    desk.wait(lambda: desk.element("link").text == "Live", 10, what="the live socket")
+    desk.shot("06-token-accepted")
+
+    desk.driver.refresh()  # the token is remembered: no second question
+    desk.wait_state("idle")
+    assert not desk.element("token-form").is_displayed()
+
+    desk.click("generate")
+    desk.wait_state("qr")
+    wait_until(lambda: (qr := desk.qr()) and qr[1] in simulator.live_payloads(), 15, what="the QR behind the token")
+    desk.click("reset")
+    desk.wait_state("idle")
+
+
+def test_page_falls_back_to_polling_without_socketio(make_driver, gateway, simulator):
+    driver = make_driver()
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*socket.io*"]})
+    desk = FrontDesk(driver, gateway)
+    desk.wait_state("idle")
+    assert driver.execute_script("return typeof window.io;") == "undefined"
+    desk.wait(lambda: desk.element("link").text == "Updating every few seconds", 10, what="the polling note")
+
+    desk.click("generate")
+    desk.wait_state("qr")
+    wait_until(lambda: (qr := desk.qr()) and qr[1] in simulator.live_payloads(), 15, what="the QR while polling")
+    scan_from_screen(desk, simulator)
+    desk.wait_state("connected")
+    desk.shot("07-polling-connected")
+    gateway.post("/force-reset")
+    desk.wait_state("idle")
+
+
+def test_page_explains_a_failure_in_plain_words(make_driver, gateway_factory):
+    desk = FrontDesk(make_driver(), gateway_factory(WA_URL="http://127.0.0.1:9/"))
+    desk.wait_state("idle")
+    desk.click("generate")
+    desk.wait_state("failed")
+    status = desk.gateway.status()
+    assert status["reason"] == "unreachable"
+    assert desk.headline() == f"Something went wrong: {status['error']}"
+    assert desk.element("generate").is_enabled() and desk.element("reset").is_enabled()
+    assert not desk.element("qr-img").is_displayed()
+    desk.shot("08-failed")
+    assert not desk.gateway.browser_pids()

@@ -1,0 +1,94 @@
+"""Socket.IO: commands from the page or a CRM in, the session's events out to every client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app
+from flask_socketio import ConnectionRefusedError, SocketIO, emit
+
+from wa_client import ResetError
+
+from . import RESET_MESSAGE, get_client
+from .guards import SETTINGS_KEY, socket_token, token_matches
+
+logger = logging.getLogger(__name__)
+
+#: What the client publishes and the server pushes to every Socket.IO client.
+PUSHED_EVENTS = ("status", "qr", "authenticated", "ready", "disconnected")
+
+
+def qr_png_path(version: int) -> str:
+    """The page's URL for the PNG of QR `version`."""
+    return f"/qr.png?v={version}"
+
+
+def broadcaster(socketio: SocketIO) -> Callable[[str, dict], None]:
+    """A client listener that pushes each session event to every connected (authenticated) client."""
+
+    def publish(event: str, payload: dict) -> None:
+        if event == "qr":
+            payload = {**payload, "png": qr_png_path(payload["version"])}
+        socketio.emit(event, payload)
+
+    return publish
+
+
+def on_connect(auth: Any = None) -> None:
+    """Refuse a connection without the token; greet the others with the current status."""
+    if not token_matches(socket_token(auth), current_app.config[SETTINGS_KEY].api_token):
+        raise ConnectionRefusedError("unauthorized: connect with auth={token: TOKEN}")
+    emit("status", get_client().status())
+
+
+def on_start_session(*_payload: Any) -> dict:
+    """Start a session (Generate QR); the asking client gets the status even when nothing changed."""
+    status, started = get_client().start_session()
+    if not started:
+        emit("status", status)
+    return status
+
+
+def on_force_reset(*_payload: Any) -> dict:
+    """Reset from any state; answer the asking client with force-reset-success or -error."""
+    try:
+        status = get_client().force_reset()
+    except ResetError as exc:
+        emit("force-reset-error", {"error": str(exc)})
+        return {"ok": False, "error": str(exc)}
+    emit("force-reset-success", {"message": RESET_MESSAGE})
+    return {"ok": True, "message": RESET_MESSAGE, "state": status["state"]}
+
+
+def on_get_status(*_payload: Any) -> dict:
+    """Send the current status to the asking client."""
+    status = get_client().status()
+    emit("status", status)
+    return status
+
+
+def on_unknown(event: str, *_payload: Any) -> None:
+    """An event the gateway does not know: say so to the sender, change nothing."""
+    emit("error", {"error": f"unknown event {str(event)[:64]!r}"})
+
+
+def on_error(exc: Exception) -> None:
+    """A handler failed: log it and tell the sender, the server keeps running."""
+    logger.exception("Socket.IO handler failed")
+    if isinstance(exc, ResetError):
+        emit("force-reset-error", {"error": str(exc)})
+    else:
+        emit("error", {"error": "internal error; the gateway log has the details"})
+
+
+def register(socketio: SocketIO) -> None:
+    """Bind the handlers to `socketio` (once, before init_app)."""
+    socketio.on_event("connect", on_connect)
+    socketio.on_event("start-session", on_start_session)
+    socketio.on_event("generate-qr", on_start_session)
+    socketio.on_event("force-reset", on_force_reset)
+    socketio.on_event("get-status", on_get_status)
+    socketio.on_event("*", on_unknown)
+    socketio.on_error_default(on_error)

@@ -1,0 +1,120 @@
+"""Starting safely and stopping cleanly: the remote-listen check and the SIGTERM/SIGINT path."""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import logging
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+
+from flask_socketio import SocketIO
+
+from wa_client import Settings, WhatsAppClient
+
+logger = logging.getLogger(__name__)
+
+#: After a stop signal, the process exits by this deadline even if a connection hangs on.
+EXIT_DEADLINE_S = 30.0
+
+INSECURE_REMOTE = (
+    "Refusing to listen on {host} without WA_API_TOKEN: anyone on the network could scan the "
+    "clinic's QR code and read its WhatsApp. Set WA_API_TOKEN (recommended), listen on 127.0.0.1, "
+    "or set WA_I_UNDERSTAND_THE_QR_IS_EXPOSED=1."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_remote_problem(settings: Settings) -> str | None:
+    """Why the service must not start with these settings, or None when it may."""
+    if is_loopback(settings.host) or settings.api_token or settings.allow_insecure_remote:
+        return None
+    return INSECURE_REMOTE.format(host=settings.host)
+
+
+class Shutdown:
+    """Stops the service on SIGTERM/SIGINT: the browser quits (profile kept), then the server ends."""
+
+    def __init__(self, socketio: SocketIO, client: WhatsAppClient, async_mode: str) -> None:
+        self.socketio = socketio
+        self.client = client
+        self.async_mode = async_mode
+        self.requested = False
+        self._browser_stopped = False
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT, and quit the browser at interpreter exit too."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        atexit.register(self.stop_browser)
+        if self.async_mode == "eventlet":
+            # The hub may sleep in poll() for many seconds after a signal; a byte on this pipe wakes it.
+            read_end, write_end = os.pipe()
+            os.set_blocking(read_end, False)
+            os.set_blocking(write_end, False)
+            signal.set_wakeup_fd(write_end)
+            self.socketio.start_background_task(self._await_signal, read_end)
+
+    def stop_browser(self) -> None:
+        """Quit the browser once, keeping the profile (the saved login survives a restart)."""
+        if self._browser_stopped:
+            return
+        self._browser_stopped = True
+        try:
+            self.client.shutdown()
+        except Exception:  # noqa: BLE001 - shutting down must go on
+            logger.exception("the browser did not stop cleanly")
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.requested:
+            logger.info("already stopping")
+            return
+        self.requested = True
+        logger.info("%s received: stopping the browser and the service", signal.Signals(signum).name)
+        _exit_watchdog(EXIT_DEADLINE_S)
+        if self.async_mode != "eventlet":
+            raise KeyboardInterrupt  # werkzeug's serve_forever returns; main() then stops the browser
+        # Under eventlet the handler runs in the hub, where blocking is forbidden: _await_signal stops.
+
+    def _await_signal(self, read_end: int) -> None:
+        """A green thread: wait for the wake-up byte of a stop signal, then stop from here."""
+        while not self.requested:
+            try:
+                os.read(read_end, 64)  # green under monkey-patching: yields until a signal arrives
+            except BlockingIOError:
+                self.socketio.sleep(0.5)
+        self.stop_browser()
+        try:
+            self.socketio.server.eio.disconnect()  # close websockets so the server's pool can drain
+        except Exception:  # noqa: BLE001
+            logger.debug("closing Socket.IO connections failed", exc_info=True)
+        raise SystemExit(0)  # travels through the hub into eventlet.wsgi.server, which then returns
+
+
+def _exit_watchdog(seconds: float) -> None:
+    """A real OS thread (not a green one) that ends the process if shutdown hangs past `seconds`."""
+    real_threading = threading
+    if "eventlet" in sys.modules:  # monkey-patched threads are green: ask for the real module
+        from eventlet.patcher import original
+
+        real_threading = original("threading")
+
+    def expire() -> None:
+        logger.error("shutdown took longer than %.0f s; exiting now", seconds)
+        os._exit(1)
+
+    timer = real_threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
