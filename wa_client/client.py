@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from . import profile
-from . import selectors as sel
 from .actions import IntegratorActions
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
 from .config import Settings
 from .events import EventBus, Listener
-from .qr import fingerprint, render_png
+from .qr import QrBoard, fingerprint, iso, render_png
 from .states import RUNNING, Reason, State, is_allowed
 from .watcher import Watcher
 from .webhooks import WebhookSender
@@ -34,12 +33,8 @@ class StateError(RuntimeError):
     """The command does not fit the session's current state (the message says what would)."""
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _now_iso() -> str:
-    return _iso(time.time())
+    return iso(time.time())
 
 
 def _silence_wire_logs() -> None:
@@ -80,11 +75,7 @@ class WhatsAppClient(IntegratorActions):
         self._reason: Reason | None = None
         self._error: str | None = None
         self._since = _now_iso()
-        self._qr_payload: str | None = None
-        self._qr_png: bytes | None = None
-        self._qr_version = 0
-        self._qr_shown_at: float | None = None
-        self._qr_index = 0
+        self._qr = QrBoard()
         self._pairing_code: str | None = None
         self._started_at: float | None = None
         self._started_at_wall: float | None = None
@@ -112,33 +103,24 @@ class WhatsAppClient(IntegratorActions):
             "state": self._state.value,
             "reason": self._reason.value if self._reason else None,
             "error": self._error,
-            "qr_version": self._qr_version if self._qr_payload else None,
+            "qr_version": self._qr.version if self._qr.payload else None,
             "since": self._since,
             "pairing_code": self._pairing_code,
-            "qr_cycle": self._qr_cycle_locked(),
+            "qr_cycle": self._qr.cycle_facts((self._started_at_wall or time.time()) + self.settings.qr_timeout_s),
         }
-
-    def _qr_cycle_locked(self) -> dict | None:
-        """Where the current QR stands in WhatsApp's rotation, and when our own QR timeout ends."""
-        if not self._qr_payload or self._qr_shown_at is None:
-            return None
-        lifetime = sel.QR_FIRST_REF_S if self._qr_index <= 1 else sel.QR_NEXT_REF_S
-        timeout_at = (self._started_at_wall or time.time()) + self.settings.qr_timeout_s
-        return {"index": self._qr_index, "of": sel.QR_REFS_PER_CYCLE,
-                "next_change_at": _iso(self._qr_shown_at + lifetime), "timeout_at": _iso(timeout_at)}
 
     def qr(self) -> tuple[str, int] | None:
         """The QR payload on screen now and its version, or None when there is no valid QR."""
         with self._lock:
-            if self._state is State.QR and self._qr_payload:
-                return self._qr_payload, self._qr_version
+            if self._state is State.QR and self._qr.payload:
+                return self._qr.payload, self._qr.version
             return None
 
     def qr_png(self) -> tuple[int, bytes] | None:
         """The PNG of the current QR (rendered once per version) and its version, or None."""
         with self._lock:
-            if self._state is State.QR and self._qr_png:
-                return self._qr_version, self._qr_png
+            if self._state is State.QR and self._qr.png:
+                return self._qr.version, self._qr.png
             return None
 
     def history(self) -> list[dict]:
@@ -160,7 +142,7 @@ class WhatsAppClient(IntegratorActions):
             generation = self._generation
             self._started_at = time.monotonic()
             self._started_at_wall = time.time()
-            self._qr_index = 0
+            self._qr.new_cycle()
             self.counters["starts"] += 1
             self._transition(State.STARTING, None, None)
             status = self._status_locked()
@@ -242,11 +224,7 @@ class WhatsAppClient(IntegratorActions):
     def _end(self, generation: int, state: State, reason: Reason, error: str | None,
              delete_profile: bool = False, teardown: bool = True) -> bool:
         """End the session of `generation`: set the state, quit the browser, maybe delete the profile."""
-        acquired = False
-        if teardown:
-            self._lifecycle.acquire()
-            acquired = True
-        try:
+        with self._lifecycle if teardown else contextlib.nullcontext():
             with self._lock:
                 if generation != self._generation:
                     return False  # a reset or a new start owns the session now
@@ -263,9 +241,6 @@ class WhatsAppClient(IntegratorActions):
                 except profile.ProfileInUse as exc:
                     logger.error("after the session ended: %s", exc)
             return True
-        finally:
-            if acquired:
-                self._lifecycle.release()
 
     # -- called by the watcher ----------------------------------------------------------------
     def is_current(self, generation: int) -> bool:
@@ -276,7 +251,7 @@ class WhatsAppClient(IntegratorActions):
         """WhatsApp starts a new rotation (after a reload click): the next code is the cycle's first."""
         with self._lock:
             if generation == self._generation:
-                self._qr_index = 0
+                self._qr.new_cycle()
 
     def logout_reason(self, generation: int) -> Reason:
         """LOGOUT_REQUESTED when the CRM asked for this session's logout, else LOGOUT (the phone)."""
@@ -299,7 +274,7 @@ class WhatsAppClient(IntegratorActions):
     def update(self, generation: int, state: State, qr_payload: str | None = None,
                clear_qr: bool = False, pairing_code: str | None = None) -> bool:
         """Record what the page shows: a new state and/or a new QR; False when `generation` is stale."""
-        png = render_png(qr_payload) if qr_payload and qr_payload != self._qr_payload else None
+        png = render_png(qr_payload) if qr_payload and qr_payload != self._qr.payload else None
         with self._lock:
             if generation != self._generation:
                 return False
@@ -333,19 +308,15 @@ class WhatsAppClient(IntegratorActions):
 
     # -- internals (callers hold _lock) -------------------------------------------------------
     def _set_qr(self, payload: str | None, png: bytes | None) -> None:
-        if payload == self._qr_payload:
-            return
-        self._qr_payload, self._qr_png = payload, png
         if payload is None:
-            self._qr_shown_at = None
-            self._queue_status()
+            if self._qr.withdraw():
+                self._queue_status()
             return
-        self._qr_version += 1
-        self._qr_index += 1
-        self._qr_shown_at = time.time()
+        if not self._qr.show(payload, png):
+            return
         self.counters["qr_versions"] += 1
-        logger.info("new QR version %d (fingerprint %s)", self._qr_version, fingerprint(payload))
-        self._bus.queue("qr", {"version": self._qr_version, "qr": payload})
+        logger.info("new QR version %d (fingerprint %s)", self._qr.version, fingerprint(payload))
+        self._bus.queue("qr", {"version": self._qr.version, "qr": payload})
         self._queue_status()
 
     def _transition(self, state: State, reason: Reason | None, error: str | None) -> None:
@@ -356,7 +327,7 @@ class WhatsAppClient(IntegratorActions):
         self._since = _now_iso()
         self.counters["transitions"] += 1
         if state is not State.QR:
-            self._qr_payload = self._qr_png = None
+            self._qr.withdraw()
         if state not in RUNNING:
             self._pairing_code = None
         self._history.append({"from": old.value, "state": state.value, "at": self._since,
