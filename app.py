@@ -32,7 +32,7 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, lifecycle
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
 
 logger = logging.getLogger("wa_gateway")
 
@@ -62,6 +62,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     client.subscribe(events.broadcaster(socketio))
     app.extensions[EXTENSION] = client
     _add_routes(app)
+    integrators.add_routes(app)
+    metrics.init_app(app, client)
     return app
 
 
@@ -91,11 +93,15 @@ def _add_routes(app: Flask) -> None:
     @app.get("/")
     def index() -> str:
         """The bundled page for the front desk."""
-        return render_template("index.html", token_required=bool(guards.settings().api_token))
+        current = guards.settings()
+        return render_template("index.html", token_required=bool(current.api_token),
+                               takeover_auto=current.takeover_on_conflict)
 
     @app.get("/healthz")
-    def healthz() -> Response:
-        """Liveness: no auth, no browser call."""
+    def healthz() -> Response | tuple[Response, int]:
+        """Liveness: no auth, no browser call. With ?linked=1: 503 unless WhatsApp is connected."""
+        if integrators.wants_linked():
+            return integrators.linked_health()
         return jsonify(ok=True)
 
     @app.get("/status")
@@ -110,12 +116,13 @@ def _add_routes(app: Flask) -> None:
 
     @app.get("/qr")
     def qr() -> Response:
-        """The QR payload on screen now and its version."""
-        current = get_client().qr()
+        """The QR payload on screen now, its version, and where it stands in WhatsApp's rotation."""
+        client = get_client()
+        current = client.qr()
         if current is None:
             abort(404, "there is no QR code right now; click Generate QR")
         payload, version = current
-        return jsonify(qr=payload, version=version)
+        return jsonify(qr=payload, version=version, cycle=client.status()["qr_cycle"])
 
     @app.get("/qr.png")
     def qr_png() -> Response:
@@ -126,6 +133,8 @@ def _add_routes(app: Flask) -> None:
         version, png = current
         tag = f"v{version}"
         fresh = request.if_none_match.contains(tag) or request.if_none_match.star_tag
+        if not fresh:
+            metrics.get_metrics().qr_png_served.inc()
         response = Response(status=304) if fresh else Response(png, mimetype="image/png")
         response.set_etag(tag)
         response.headers["Cache-Control"] = "no-store"

@@ -1,4 +1,4 @@
-// The front-desk page: shows the session in plain words, the QR to scan, and two buttons.
+// The front-desk page: shows the session in plain words, the QR (or a pairing code) and the buttons.
 // Updates come over Socket.IO when it is available, otherwise from /status every 1.5 s.
 (function () {
   "use strict";
@@ -12,6 +12,7 @@
     qr_timeout: "The QR code expired before it was scanned — click Generate QR for a new one",
     force_reset: "Reset done — click Generate QR to link the clinic phone",
     shutdown: "The gateway was stopped — click Generate QR to reconnect",
+    logout_requested: "Logged out of WhatsApp from the gateway — click Generate QR to link again",
   };
 
   var $ = function (id) { return document.getElementById(id); };
@@ -19,6 +20,10 @@
   var qrBox = $("qr-box"), qrImg = $("qr-img"), qrWait = $("qr-wait");
   var generateBtn = $("generate"), resetBtn = $("reset"), linkPill = $("link");
   var tokenForm = $("token-form"), tokenInput = $("token-input"), logList = $("log");
+  var logoutBtn = $("logout"), useHereBtn = $("use-here");
+  var phoneForm = $("phone-form"), phoneInput = $("phone-input"), phoneSubmit = $("phone-submit");
+  var phoneError = $("phone-error");
+  var takeoverAuto = document.body.dataset.takeoverAuto === "yes";
 
   var token = localStorage.getItem(TOKEN_KEY) || "";
   var current = null;          // the last status shown
@@ -41,6 +46,7 @@
       case "starting":
         return ["Starting WhatsApp…", "This takes a few seconds."];
       case "qr":
+        if (s.pairing_code) return ["Link with phone number", ""];
         return ["Scan this code with WhatsApp on the clinic phone",
           "On the phone: WhatsApp → Settings → Linked devices → Link a device."];
       case "authenticating":
@@ -48,9 +54,10 @@
       case "connected":
         return ["Connected", "WhatsApp is linked. Nothing to do here."];
       case "conflict":
-        return ["WhatsApp is open on another computer", "The gateway is taking the session back…"];
+        return ["WhatsApp is open on another computer", takeoverAuto ? "The gateway is taking the session back…"
+          : "Click Use here to use WhatsApp in this gateway again (it closes on the other computer)."];
       case "disconnected":
-        return [s.reason === "logout" ? IDLE_WORDS.logout : "Disconnected — click Generate QR", ""];
+        return [IDLE_WORDS[s.reason] || "Disconnected — click Generate QR", ""];
       case "failed":
         return ["Something went wrong: " + (s.error || s.reason || "unknown error"),
           "Click Generate QR to try again, or Force Reset if it keeps failing."];
@@ -75,6 +82,10 @@
     var known = current !== null && !needToken;
     generateBtn.disabled = busy || !known || STOPPED.indexOf(current.state) < 0;
     resetBtn.disabled = busy || !known;
+    logoutBtn.disabled = busy || !known || current.state !== "connected";
+    useHereBtn.hidden = !known || current.state !== "conflict";
+    useHereBtn.disabled = busy;
+    phoneSubmit.disabled = busy;
   }
 
   function render(s) {
@@ -95,6 +106,8 @@
     }
     $("pairing").hidden = !s.pairing_code;
     $("pairing-code").textContent = s.pairing_code || "";
+    phoneForm.hidden = s.state !== "qr" || !!s.pairing_code;
+    if (s.state !== "qr") phoneError.hidden = true;
     updateButtons();
   }
 
@@ -201,30 +214,39 @@
     socket.on("disconnected", function (d) { log("WhatsApp disconnected (" + ((d && d.reason) || "unknown") + ")"); });
   }
 
-  function command(path) {
-    busy = true;
-    updateButtons();
-    return fetch(path, { method: "POST", headers: authHeaders() })
+  // POST to the gateway; resolves to {res, body}, or null when the token is missing.
+  function post(path, payload) {
+    var headers = authHeaders();
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, { method: "POST", headers: headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload) })
       .then(function (res) {
         if (res.status === 401) { askForToken(); return null; }
         return res.json().then(function (body) { return { res: res, body: body }; });
-      })
-      .then(function (answer) {
-        if (!answer) return null;
-        if (path === "/start-session") {
-          render(answer.body);
-          return null;
-        }
-        log(answer.body.ok ? "Force Reset done" : "Force Reset failed: " + answer.body.error);
-        return fetchStatus();
-      })
+      });
+  }
+
+  // A button's command: the buttons stay disabled until the gateway answers.
+  function command(path, payload, onAnswer) {
+    busy = true;
+    updateButtons();
+    return post(path, payload)
+      .then(function (answer) { return answer ? onAnswer(answer) : null; })
       .catch(function (e) { log("The gateway did not answer (" + e + ")"); })
       .then(function () { busy = false; updateButtons(); });
   }
 
+  function afterStatusCommand(name) {
+    return function (answer) {
+      if (answer.res.ok) { render(answer.body); return null; }
+      log(name + " failed: " + answer.body.error);
+      return fetchStatus();
+    };
+  }
+
   generateBtn.addEventListener("click", function () {
     log("Generate QR clicked");
-    command("/start-session");
+    command("/start-session", undefined, function (answer) { render(answer.body); });
   });
 
   resetBtn.addEventListener("click", function () {
@@ -233,7 +255,42 @@
       return;
     }
     log("Force Reset clicked");
-    command("/force-reset");
+    command("/force-reset", undefined, function (answer) {
+      log(answer.body.ok ? "Force Reset done" : "Force Reset failed: " + answer.body.error);
+      return fetchStatus();
+    });
+  });
+
+  logoutBtn.addEventListener("click", function () {
+    if (!window.confirm("Log the clinic out of WhatsApp? This device is removed from the phone's " +
+        "Linked devices; you will have to link it again.")) {
+      return;
+    }
+    log("Log out clicked");
+    command("/logout", undefined, afterStatusCommand("Log out"));
+  });
+
+  useHereBtn.addEventListener("click", function () {
+    log("Use here clicked");
+    command("/takeover", undefined, afterStatusCommand("Use here"));
+  });
+
+  phoneForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    phoneError.hidden = true;
+    log("Pairing code requested");
+    phoneSubmit.textContent = "Asking WhatsApp…";
+    command("/pairing-code", { phone: phoneInput.value.trim() }, function (answer) {
+      if (answer.res.ok) {
+        log("Pairing code " + answer.body.pairing_code);
+        render(answer.body.status);
+        return null;
+      }
+      log("No pairing code: " + answer.body.error);
+      phoneError.textContent = answer.body.error;
+      phoneError.hidden = false;
+      return null;
+    }).then(function () { phoneSubmit.textContent = "Get code"; });
   });
 
   tokenForm.addEventListener("submit", function (event) {

@@ -427,3 +427,13 @@ def test_browser_left_by_a_gateway_killed_hard_is_reaped_at_the_next_start(make_
         assert len(procs.browsers_using(profile_dir)) == 1
     finally:
         dying.kill()
+
+
+def test_a_second_pairing_request_is_refused_at_once(make_client):
+    client = make_client()
+    client.start_session()
+    wait_state(client, "qr")
+    code = client.request_pairing_code("+55 11 99999-0000")
+    with pytest.raises(StateError, match="already shown"):
+        client.request_pairing_code("+55 11 98888-0000")
+    assert client.status()["pairing_code"] == code

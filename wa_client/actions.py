@@ -13,7 +13,7 @@ from selenium.webdriver.common.keys import Keys
 
 from . import selectors as sel
 from .page import click_dialog_button, click_text
-from .states import State
+from .states import State, StateError
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,9 @@ class IntegratorActions:
         """Drive 'Log in with phone number' and return the code as 'ABCD-EFGH'."""
         digits = normalize_phone(phone)
         watcher = self._watcher_in({State.QR}, "a pairing code needs the QR page: click Generate QR first")
+        if self.status()["pairing_code"]:
+            raise StateError("a pairing code is already shown: enter it on the phone, or click Force Reset "
+                             "and Generate QR to start over")
         watcher.act(lambda driver: enter_phone_number(driver, digits, self.sleep))
         logger.info("pairing code requested for a number ending in %s", digits[-2:])
         return _until(lambda: self.status()["pairing_code"], "a pairing code", self.sleep, timeout)

@@ -16,7 +16,7 @@ from .browser import Browser, BrowserCancelled, BrowserError, profile_path
 from .config import Settings
 from .events import EventBus, Listener
 from .qr import QrBoard, fingerprint, iso, render_png
-from .states import RUNNING, Reason, State, is_allowed
+from .states import RUNNING, Reason, State, StateError, is_allowed
 from .watcher import Watcher
 from .webhooks import WebhookSender
 
@@ -29,10 +29,6 @@ class ResetError(RuntimeError):
     """force_reset could not leave a clean slate (the message says what is left)."""
 
 
-class StateError(RuntimeError):
-    """The command does not fit the session's current state (the message says what would)."""
-
-
 def _now_iso() -> str:
     return iso(time.time())
 
@@ -43,6 +39,8 @@ def _silence_wire_logs() -> None:
         wire = logging.getLogger(name)
         if wire.getEffectiveLevel() < logging.INFO:
             wire.setLevel(logging.INFO)
+    # "Connection pool is full" when a reset's quit overlaps a poll: harmless, and only noise
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 def _spawn_thread(fn: Callable[..., Any], *args: Any) -> None:

@@ -65,3 +65,7 @@ class Reason(StrEnum):
 def is_allowed(old: State, new: State) -> bool:
     """True when the table allows moving from `old` to `new` (staying put is always allowed)."""
     return old == new or new in TRANSITIONS[old]
+
+
+class StateError(RuntimeError):
+    """The command does not fit the session's current state (the message says what would)."""

@@ -6,13 +6,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit
 
-from wa_client import ResetError
+from wa_client import ActionError, ResetError, StateError
 
 from . import RESET_MESSAGE, get_client
-from .guards import SETTINGS_KEY, socket_token, token_matches
+from .guards import SETTINGS_KEY, command_payload_problem, connection_refusal
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,14 @@ def qr_png_path(version: int) -> str:
 
 
 def broadcaster(socketio: SocketIO) -> Callable[[str, dict], None]:
-    """A client listener that pushes each session event to every connected (authenticated) client."""
+    """A client listener that pushes each session event to every connected (authenticated) client.
+
+    Only PUSHED_EVENTS leave the process: internal events (e.g. `browser_started`) stay inside.
+    """
 
     def publish(event: str, payload: dict) -> None:
+        if event not in PUSHED_EVENTS:
+            return
         if event == "qr":
             payload = {**payload, "png": qr_png_path(payload["version"])}
         socketio.emit(event, payload)
@@ -37,22 +42,29 @@ def broadcaster(socketio: SocketIO) -> Callable[[str, dict], None]:
 
 
 def on_connect(auth: Any = None) -> None:
-    """Refuse a connection without the token; greet the others with the current status."""
-    if not token_matches(socket_token(auth), current_app.config[SETTINGS_KEY].api_token):
-        raise ConnectionRefusedError("unauthorized: connect with auth={token: TOKEN}")
+    """Refuse a connection without the token (or for a foreign host name); greet the others with the status."""
+    refusal = connection_refusal(auth, request.environ, current_app.config[SETTINGS_KEY])
+    if refusal:
+        raise ConnectionRefusedError(refusal)
     emit("status", get_client().status())
 
 
-def on_start_session(*_payload: Any) -> dict:
+def on_start_session(*payload: Any) -> dict:
     """Start a session (Generate QR); the asking client gets the status even when nothing changed."""
+    if problem := command_payload_problem("start-session", payload):
+        emit("error", {"error": problem})
+        return {"error": problem}
     status, started = get_client().start_session()
     if not started:
         emit("status", status)
     return status
 
 
-def on_force_reset(*_payload: Any) -> dict:
+def on_force_reset(*payload: Any) -> dict:
     """Reset from any state; answer the asking client with force-reset-success or -error."""
+    if problem := command_payload_problem("force-reset", payload):
+        emit("force-reset-error", {"error": problem})
+        return {"ok": False, "error": problem}
     try:
         status = get_client().force_reset()
     except ResetError as exc:
@@ -66,6 +78,39 @@ def on_get_status(*_payload: Any) -> dict:
     """Send the current status to the asking client."""
     status = get_client().status()
     emit("status", status)
+    return status
+
+
+def on_pairing_code(payload: Any = None, *_rest: Any) -> dict:
+    """Ask WhatsApp for a pairing code for {"phone"}; answer with pairing-code or pairing-code-error."""
+    phone = payload.get("phone") if isinstance(payload, dict) else None
+    try:
+        code = get_client().request_pairing_code(phone)
+    except (ValueError, StateError, ActionError) as exc:
+        emit("pairing-code-error", {"error": str(exc)})
+        return {"error": str(exc)}
+    emit("pairing-code", {"pairing_code": code})
+    return {"pairing_code": code}
+
+
+def on_logout(*_payload: Any) -> dict:
+    """Log out of WhatsApp (unlink this device); answer with logout-success or logout-error."""
+    return _command("logout", lambda: get_client().logout())
+
+
+def on_takeover(*_payload: Any) -> dict:
+    """Click "Use here" in the conflict state; answer with takeover-success or takeover-error."""
+    return _command("takeover", lambda: get_client().take_over())
+
+
+def _command(event: str, command: Callable[[], dict]) -> dict:
+    """Run a session command for the asking client: `EVENT-success` (the status) or `EVENT-error`."""
+    try:
+        status = command()
+    except (StateError, ActionError) as exc:
+        emit(f"{event}-error", {"error": str(exc)})
+        return {"error": str(exc)}
+    emit(f"{event}-success", status)
     return status
 
 
@@ -90,5 +135,8 @@ def register(socketio: SocketIO) -> None:
     socketio.on_event("generate-qr", on_start_session)
     socketio.on_event("force-reset", on_force_reset)
     socketio.on_event("get-status", on_get_status)
+    socketio.on_event("pairing-code", on_pairing_code)
+    socketio.on_event("logout", on_logout)
+    socketio.on_event("takeover", on_takeover)
     socketio.on_event("*", on_unknown)
     socketio.on_error_default(on_error)

@@ -1,0 +1,97 @@
+"""GET /metrics: the session in Prometheus text format, from a registry of this app's own."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from flask import Flask, Response, current_app
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.registry import Collector
+
+from wa_client import State, WhatsAppClient
+
+logger = logging.getLogger(__name__)
+
+EXTENSION = "wa_metrics"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # "text/plain; version=0.0.4; charset=utf-8"
+BROWSER_START_BUCKETS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0)
+
+#: client.counters key -> (metric name without _total, help)
+COUNTERS = {
+    "starts": ("wa_session_starts", "Sessions started (Generate QR from idle, disconnected or failed)."),
+    "transitions": ("wa_session_transitions", "State changes of the session."),
+    "qr_versions": ("wa_qr_versions", "QR codes published (each rotation is one)."),
+    "resets": ("wa_resets", "Force resets."),
+    "crashes": ("wa_browser_crashes", "Browsers (Chromium or chromedriver) that died under the session."),
+    "browser_starts": ("wa_browser_starts", "Browsers launched successfully."),
+}
+
+
+class SessionCollector(Collector):
+    """Reads the client's state and counters at scrape time: nothing is updated on the session's path."""
+
+    def __init__(self, client: WhatsAppClient) -> None:
+        self.client = client
+
+    def collect(self) -> Iterator[Metric]:
+        """The state gauge (1 for the current state), the counters, and the webhook deliveries."""
+        current = self.client.state
+        state = GaugeMetricFamily("wa_session_state", "1 for the session's current state, 0 for the others.",
+                                  labels=["state"])
+        for each in State:
+            state.add_metric([each.value], 1.0 if each is current else 0.0)
+        yield state
+        counters = dict(self.client.counters)
+        for key, (name, documentation) in COUNTERS.items():
+            yield CounterMetricFamily(name, documentation, value=counters.get(key, 0))
+        webhooks = self.client.webhooks
+        if webhooks is not None:
+            deliveries = CounterMetricFamily("wa_webhook_deliveries", "Webhook events by outcome (after retries).",
+                                             labels=["result"])
+            deliveries.add_metric(["delivered"], webhooks.delivered)
+            deliveries.add_metric(["failed"], webhooks.failed)
+            yield deliveries
+
+
+class Metrics:
+    """The app's registry: the session collector, the browser start histogram, the /qr.png counter."""
+
+    def __init__(self, client: WhatsAppClient) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(SessionCollector(client))
+        self.browser_start_seconds = Histogram(
+            "wa_browser_start_seconds", "Seconds from launching the browser to WhatsApp Web's page opening.",
+            buckets=BROWSER_START_BUCKETS, registry=self.registry)
+        self.qr_png_served = Counter("wa_qr_png_served", "QR images served (200 answers of /qr.png).",
+                                     registry=self.registry)
+        client.subscribe(self.on_session_event)
+
+    def on_session_event(self, event: str, payload: dict) -> None:
+        """The client listener: time every browser launch."""
+        if event == "browser_started" and isinstance(payload.get("seconds"), int | float):
+            self.browser_start_seconds.observe(payload["seconds"])
+
+    def exposition(self) -> bytes:
+        """Everything in the Prometheus text format 0.0.4."""
+        return generate_latest(self.registry)
+
+
+def get_metrics() -> Metrics:
+    """The current app's metrics."""
+    return current_app.extensions[EXTENSION]
+
+
+def init_app(app: Flask, client: WhatsAppClient) -> Metrics:
+    """Create the app's metrics and add GET /metrics (behind the token like every other endpoint)."""
+    metrics = Metrics(client)
+    app.extensions[EXTENSION] = metrics
+
+    @app.get("/metrics")
+    def metrics_text() -> Response:
+        """The session's metrics for Prometheus."""
+        return Response(get_metrics().exposition(), content_type=CONTENT_TYPE)
+
+    return metrics
