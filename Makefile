@@ -33,6 +33,7 @@ test-logout: setup
 	$(PY) -m pytest -m logout -v $(PYTEST_ARGS)
 
 bench: setup
+	@sh bench/ensure-wrk.sh
 	$(PY) bench/run.py
 
 lint: setup

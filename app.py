@@ -64,7 +64,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     _add_routes(app)
     integrators.add_routes(app)
     metrics.init_app(app, client)
+    app.after_request(_take_turns)
     return app
+
+
+def _take_turns(response: Response) -> Response:
+    """Yield after each answer: eventlet would serve a keep-alive client's next request first (p99)."""
+    socketio.sleep(0)
+    return response
 
 
 def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RELOAD_CLICK_INTERVAL_S = 1.0
+STARTING_POLL_S = 0.05
 TAKEOVER_CLICK_INTERVAL_S = 2.0
 MAX_PROBE_FAILURES_S = 10.0
 
@@ -52,7 +53,9 @@ class Watcher:
         while self.client.is_current(self.generation):
             if not self.poll_once():
                 return
-            self.client.sleep(interval)
+            # while WhatsApp loads, look more often: the first QR is what the front desk waits for
+            starting = self.client.state is State.STARTING
+            self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
 
     def poll_once(self) -> bool:
         """One poll: check the processes, read the page, act; False when the session has ended."""

@@ -1,0 +1,1 @@
+"""`make bench`: the gateway measured against the WhatsApp Web simulator, next to its physical floors."""
