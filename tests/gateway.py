@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
@@ -18,9 +17,8 @@ from typing import Any
 
 import requests
 import socketio
-import zxingcpp
-from PIL import Image
 
+from tests.client_kit import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
 from wa_client import procs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,34 +33,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.1, what: str = "") -> Any:
-    """Poll `predicate` until it returns something truthy; AssertionError naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(interval)
-
-
-def holds_for(predicate: Callable[[], Any], seconds: float, interval: float = 0.1) -> bool:
-    """True when `predicate` stays truthy during the whole window."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not predicate():
-            return False
-        time.sleep(interval)
-    return bool(predicate())
-
-
-def decode_qr(png: bytes) -> str | None:
-    """What a phone camera reads from a picture of a QR code (None when it finds none)."""
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    return found[0].text if found else None
 
 
 def _start_time(pid: int) -> int | None:

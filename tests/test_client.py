@@ -56,6 +56,15 @@ def make_client(simulator):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def connected_client(make_client, simulator, **overrides):
+    client = make_client(**overrides)
+    client.start_session()
+    wait_state(client, "qr")
+    phone_scans(client, simulator)
+    wait_state(client, "connected")
+    return client
+
+
 def event_names(client) -> list[str]:
     return [name for name, _ in client.events]
 
@@ -139,11 +148,7 @@ def test_faded_qr_is_withdrawn_while_it_waits_for_reload(make_client, simulator,
 
 
 def test_scan_leads_to_connected_with_events(make_client, simulator):
-    client = make_client()
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
+    client = connected_client(make_client, simulator)
     names = event_names(client)
     assert names.index("authenticated") < names.index("ready")
     assert client.qr() is None and client.status()["qr_version"] is None
@@ -152,11 +157,7 @@ def test_scan_leads_to_connected_with_events(make_client, simulator):
 
 
 def test_logout_from_phone_ends_in_disconnected_and_deletes_profile(make_client, simulator):
-    client = make_client()
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
+    client = connected_client(make_client, simulator)
     profile_dir = client.settings.profile_dir
     simulator.logout()
     status = wait_state(client, "disconnected", timeout=10)
@@ -189,11 +190,7 @@ def test_saved_login_survives_a_client_restart(make_client, simulator):
 
 
 def test_conflict_is_taken_over_by_default(make_client, simulator):
-    client = make_client()
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
+    client = connected_client(make_client, simulator)
     simulator.conflict()
     wait_until(lambda: any(h["state"] == "conflict" for h in client.history()), 10, what="conflict seen")
     wait_state(client, "connected")
@@ -201,11 +198,7 @@ def test_conflict_is_taken_over_by_default(make_client, simulator):
 
 
 def test_conflict_stays_when_takeover_is_off(make_client, simulator):
-    client = make_client(takeover_on_conflict=False)
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
+    client = connected_client(make_client, simulator, takeover_on_conflict=False)
     simulator.conflict()
     wait_state(client, "conflict")
     assert holds_for(lambda: client.status()["state"] == "conflict", 1.0)
@@ -339,15 +332,6 @@ def test_many_threads_never_make_two_browsers(make_client):
     assert nothing_left(profile_dir)
     client.start_session()
     wait_state(client, "qr")
-
-
-def connected_client(make_client, simulator, **overrides):
-    client = make_client(**overrides)
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
-    return client
 
 
 def test_pairing_code_links_without_a_scan(make_client, simulator):
