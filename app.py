@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         manage_session=False,
         max_http_buffer_size=guards.MAX_BODY_BYTES,
     )
+    app.wsgi_app = guards.SocketIOShield(app.wsgi_app)  # outermost: before Engine.IO sees a request
     client = WhatsAppClient(settings, spawn=socketio.start_background_task, sleep=socketio.sleep)
     client.subscribe(events.broadcaster(socketio))
     app.extensions[EXTENSION] = client

@@ -1,0 +1,163 @@
+"""What the hardening tests share: a private TMPDIR, /proc probes of the service, a browser sampler.
+
+Test modules import the fixtures with `from tests.hardening_kit import *`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.gateway import Gateway
+from wa_client import procs
+
+__all__ = ["private_tmp"]  # the fixture; everything else is imported by name
+
+TOKEN = "hardening-token-7d41c2e9"
+
+#: Reported to the lead with a fix (see the issue-5 report); remove the xfails that cite it once fixed.
+TEMP_LEAK_BUG = (
+    "wa_client/browser.py bug: Browser.quit() kills chromedriver/Chromium by pid (SIGTERM right after "
+    "driver.quit(), SIGKILL on reset/crash) but never removes their TMPDIR/org.chromium.Chromium.* directories "
+    "(Chromium's SingletonSocket dir, chromedriver's scoped_dir), so crashes, cancelled starts and ~1 reset in 4 "
+    "leave them behind."
+)
+
+
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
+    path = Path(tempfile.mkdtemp(prefix="wa-hardening-tmp-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def temp_leftovers_are_the_known_bug(tmp: Path) -> None:
+    """Call last: entries left in the gateway's TMPDIR are the reported bug, shown as xfail (never a silent pass)."""
+    left = sorted(os.listdir(tmp))
+    if left:
+        pytest.xfail(f"{TEMP_LEAK_BUG} Left: {left}")
+
+
+@dataclass
+class Resources:
+    """What the service process holds at one moment."""
+
+    fds: int
+    rss_kb: int
+    threads: int
+    children: set[int]
+    tmp_entries: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The figures, for messages and -s output."""
+        return (f"fds={self.fds} rss={self.rss_kb / 1024:.1f} MB threads={self.threads} "
+                f"children={len(self.children)} tmp={len(self.tmp_entries)}")
+
+
+def resources(gateway: Gateway, tmp: Path | None = None) -> Resources:
+    """Open file descriptors, resident memory, threads and live descendants of the service; TMPDIR entries."""
+    pid = gateway.proc.pid
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    children = {p for p in procs.descendants(pid) if procs.alive(p)}
+    return Resources(fds=len(os.listdir(f"/proc/{pid}/fd")), rss_kb=int(status["VmRSS"].split()[0]),
+                     threads=int(status["Threads"]), children=children,
+                     tmp_entries=sorted(os.listdir(tmp)) if tmp else [])
+
+
+def chromedriver_pids(gateway: Gateway) -> set[int]:
+    """chromedriver processes below the service (its own children)."""
+    return {pid for pid in procs.descendants(gateway.proc.pid)
+            if (info := procs.info(pid)) and info.name == "chromedriver" and info.state not in ("Z", "X")}
+
+
+def browser_tree(gateway: Gateway) -> dict[int, int]:
+    """Every chromedriver/Chromium process of the service now, with its start time: {pid: start}."""
+    roots = chromedriver_pids(gateway) | gateway.browser_pids()
+    pids = set(roots)
+    for root in roots:
+        pids |= procs.descendants(root)
+    return {pid: info.started for pid in pids if (info := procs.info(pid)) and info.state not in ("Z", "X")}
+
+
+def still_alive(tree: dict[int, int]) -> list[int]:
+    """The processes of `tree` that still run (same pid and start time, not a zombie)."""
+    return sorted(pid for pid, started in tree.items()
+                  if (info := procs.info(pid)) and info.started == started and info.state not in ("Z", "X"))
+
+
+class BrowserSampler:
+    """Counts Chromium main processes on a profile (and chromedrivers below the service) every 50 ms."""
+
+    def __init__(self, gateway: Gateway, interval: float = 0.05) -> None:
+        self.gateway = gateway
+        self.interval = interval
+        self.samples = 0
+        self.max_browsers = 0
+        self.max_drivers = 0
+        self.worst: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="browser-sampler")
+
+    def __enter__(self) -> BrowserSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            browsers = procs.browsers_using(str(self.gateway.profile_dir))
+            drivers = chromedriver_pids(self.gateway)
+            self.samples += 1
+            if len(browsers) > self.max_browsers:
+                self.max_browsers, self.worst = len(browsers), browsers
+            self.max_drivers = max(self.max_drivers, len(drivers))
+            self._stop.wait(self.interval)
+
+    def line(self) -> str:
+        """The figures, for messages and -s output."""
+        return f"{self.samples} samples, max {self.max_browsers} Chromium, max {self.max_drivers} chromedriver"
+
+
+class Latencies:
+    """Answer times per operation, thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_name: dict[str, list[float]] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        """Record one answer time."""
+        with self._lock:
+            self.by_name.setdefault(name, []).append(seconds)
+
+    def timed(self, name: str, call, *args, **kwargs):
+        """Run `call`, record how long it took under `name`, return its result."""
+        started = time.monotonic()
+        try:
+            return call(*args, **kwargs)
+        finally:
+            self.add(name, time.monotonic() - started)
+
+    def report(self) -> str:
+        """count, median and max per operation."""
+        with self._lock:
+            return "; ".join(f"{name}: n={len(values)} median={statistics.median(values) * 1000:.0f} ms "
+                             f"max={max(values) * 1000:.0f} ms" for name, values in sorted(self.by_name.items()))
+
+    def max(self) -> float:
+        """The slowest answer of all."""
+        with self._lock:
+            return max((max(v) for v in self.by_name.values()), default=0.0)
