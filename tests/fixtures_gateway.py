@@ -62,8 +62,13 @@ def gateway_factory(simulator: Any, request: pytest.FixtureRequest) -> Iterator[
         return gateway
 
     yield start
-    for gateway in started:
-        gateway.stop(check=True)
+    failures = []
+    for gateway in reversed(started):  # every gateway is stopped, even when an earlier check fails
+        try:
+            gateway.stop(check=True)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, failures
 
 
 @pytest.fixture

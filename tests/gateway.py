@@ -214,7 +214,8 @@ class SocketEvents:
     def __init__(self, url: str, token: str | None = None) -> None:
         self.events: list[tuple[str, Any]] = []
         self._cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False, http_session=_plain_session())
+        self._http = _plain_session()
+        self.sio = socketio.Client(reconnection=False, http_session=self._http)
         self.sio.on("*", self._record)
         self.sio.connect(url, auth={"token": token} if token else None, wait_timeout=10)
 
@@ -247,8 +248,9 @@ class SocketEvents:
         self.sio.emit(event, data)
 
     def close(self) -> None:
-        """Disconnect."""
+        """Disconnect, and close the HTTP connections it kept alive."""
         self.sio.disconnect()
+        self._http.close()
 
 
 def _plain_session() -> requests.Session:

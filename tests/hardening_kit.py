@@ -24,15 +24,6 @@ __all__ = ["private_tmp"]  # the fixture; everything else is imported by name
 
 TOKEN = "hardening-token-7d41c2e9"
 
-#: Reported to the lead with a fix (see the issue-5 report); remove the xfails that cite it once fixed.
-TEMP_LEAK_BUG = (
-    "wa_client/browser.py bug: Browser.quit() kills chromedriver/Chromium by pid (SIGTERM right after "
-    "driver.quit(), SIGKILL on reset/crash) but never removes their TMPDIR/org.chromium.Chromium.* directories "
-    "(Chromium's SingletonSocket dir, chromedriver's scoped_dir), so crashes, cancelled starts and ~1 reset in 4 "
-    "leave them behind."
-)
-
-
 @pytest.fixture
 def private_tmp() -> Iterator[Path]:
     """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
@@ -41,11 +32,10 @@ def private_tmp() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def temp_leftovers_are_the_known_bug(tmp: Path) -> None:
-    """Call last: entries left in the gateway's TMPDIR are the reported bug, shown as xfail (never a silent pass)."""
+def assert_no_temp_leftovers(tmp: Path) -> None:
+    """Nothing that the gateway's browsers put in its TMPDIR outlives them."""
     left = sorted(os.listdir(tmp))
-    if left:
-        pytest.xfail(f"{TEMP_LEAK_BUG} Left: {left}")
+    assert not left, f"the browser left temp entries behind: {left}"
 
 
 @dataclass

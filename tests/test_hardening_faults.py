@@ -17,12 +17,11 @@ from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway, free_port
 from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
 from tests.hardening_kit import (
-    TEMP_LEAK_BUG,
     BrowserSampler,
+    assert_no_temp_leftovers,
     browser_tree,
     chromedriver_pids,
     still_alive,
-    temp_leftovers_are_the_known_bug,
 )
 from wa_client import procs
 from wa_client.profile import LOCK_FILES, PID_FILE
@@ -87,7 +86,6 @@ def test_a_killed_browser_process_means_browser_crashed_and_is_cleaned_up(gatewa
     _generate_qr_works(gateway)
 
 
-@pytest.mark.xfail(strict=True, reason=TEMP_LEAK_BUG)
 @pytest.mark.parametrize("which", ["chromium", "chromedriver"])
 def test_a_killed_browser_process_leaves_no_temp_directory(gateway_factory, simulator, private_tmp, which):
     gateway = gateway_factory(TMPDIR=str(private_tmp))
@@ -171,7 +169,7 @@ def test_sigterm_during_a_start_leaves_no_process_behind(gateway_factory, privat
     assert gateway.stop(check=True, keep_home=True) == 0  # exit 0; no seen or profile browser survives
     assert not still_alive(seen)
     assert not procs.browsers_using(str(gateway.profile_dir))
-    temp_leftovers_are_the_known_bug(private_tmp)  # a cancelled launch is SIGKILLed: sometimes leaves them
+    assert_no_temp_leftovers(private_tmp)
 
 
 def test_sigterm_while_connected_leaves_nothing_and_the_login_survives(gateway_factory, simulator, private_tmp):
@@ -195,14 +193,7 @@ def test_sigterm_while_connected_leaves_nothing_and_the_login_survives(gateway_f
     assert second.stop(check=True) == 0  # before `first` is checked at teardown: they share the profile
 
 
-ABANDONED_SESSION_BUG = (
-    "web/lifecycle.py bug: Shutdown._await_signal() calls socketio.server.eio.disconnect(), which closes each "
-    "Engine.IO session with wait=True (queue.join()); a long-polling session whose client went away never polls "
-    "again, so SIGTERM hangs until the 30 s watchdog exits 1."
-)
 
-
-@pytest.mark.xfail(strict=True, reason=ABANDONED_SESSION_BUG)
 def test_sigterm_with_an_abandoned_long_polling_session_exits_cleanly():
     gateway = Gateway.start("http://127.0.0.1:9/", name="abandoned-session")  # no browser needed
     try:

@@ -11,7 +11,7 @@ from tests.client_kit import wait_until
 from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import SocketEvents
 from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import TOKEN, browser_tree, resources, temp_leftovers_are_the_known_bug
+from tests.hardening_kit import TOKEN, assert_no_temp_leftovers, browser_tree, resources
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -30,7 +30,6 @@ def _one_cycle(gateway) -> None:
     assert gateway.get("/qr.png").status_code in (200, 404)  # 404 only when the code rotated just now
     assert gateway.post("/force-reset", timeout=30).json()["state"] == "idle"
     events.close()
-    events.sio.eio.http.close()  # the test's own keep-alive connection would otherwise count as the service's fd
     wait_until(lambda: not browser_tree(gateway), 15, what="no browser process after the reset")
 
 
@@ -53,7 +52,7 @@ def test_twenty_qr_cycles_leave_processes_fds_memory_and_tmp_flat(gateway_factor
     assert not gateway.profile_dir.exists()
     held = _fd_targets(gateway.proc.pid)
     assert not [t for t in held if t.startswith((str(private_tmp), str(gateway.profile_dir))) or "(deleted)" in t]
-    temp_leftovers_are_the_known_bug(private_tmp)  # last, so that everything above is proven either way
+    assert_no_temp_leftovers(private_tmp)
 
 
 def _fd_targets(pid: int) -> list[str]:

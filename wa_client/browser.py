@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -125,6 +126,7 @@ class Browser:
         self.driver_pid: int | None = None
         self.browser_pid: int | None = None
         self._pids: set[int] = set()
+        self.tmp_dir: str | None = None  # TMPDIR of chromedriver and Chromium, removed at quit
         self._guard = threading.Lock()
         self._cancelled = False
         self._closed = False
@@ -151,8 +153,10 @@ class Browser:
 
     def _start_service(self) -> None:
         path = find_chromedriver(self.settings)
+        # a TMPDIR of its own: a killed Chromium cannot clean its scoped dirs and sockets, so we do
+        self.tmp_dir = tempfile.mkdtemp(prefix=profile.TMP_PREFIX)
         service = Service(executable_path=path, log_output=subprocess.DEVNULL,
-                          popen_kw={"start_new_session": True})
+                          env={**os.environ, "TMPDIR": self.tmp_dir}, popen_kw={"start_new_session": True})
         with self._guard:
             if self._cancelled:
                 raise BrowserCancelled("the start was cancelled by a reset")
@@ -195,7 +199,7 @@ class Browser:
             if proc.ppid == self.driver_pid and procs.is_browser_main(proc, procs.cmdline(proc.pid)):
                 self.browser_pid = proc.pid
                 break
-        profile.record_pids(self.profile_dir, self._pids | {self.driver_pid})
+        profile.record_pids(self.profile_dir, self._pids | {self.driver_pid}, self.tmp_dir)
 
     # -- watching -----------------------------------------------------------------------------
     def crashed(self) -> str | None:
@@ -243,6 +247,8 @@ class Browser:
                 procs.wait_gone(pids - {self.driver_pid}, FLUSH_GRACE_S, self.sleep)
             self._stop_service(service)
             self._kill(pids | self.owned_pids(), grace=1.0 if graceful else 0)
+            if self.tmp_dir:
+                profile.remove_tree(self.tmp_dir, sleep=self.sleep)
             if not self.remote and os.path.isdir(self.profile_dir):
                 profile.forget_pids(self.profile_dir)
 

@@ -67,33 +67,24 @@ def clear_stale_locks(path: str | os.PathLike) -> bool:
 
 def delete(path: str | os.PathLike, attempts: int = 5, sleep: Callable[[float], None] = time.sleep) -> bool:
     """Delete the profile directory, retrying while a dying Chromium still writes into it."""
-    profile = Path(path)
-    for attempt in range(1, attempts + 1):
-        if not profile.exists() and not profile.is_symlink():
-            return True
-        try:
-            shutil.rmtree(profile)
-        except FileNotFoundError:
-            return True
-        except OSError as exc:
-            logger.warning("profile delete attempt %d/%d failed: %s", attempt, attempts, exc)
-            sleep(0.2 * attempt)
-    gone = not profile.exists()
+    gone = remove_tree(path, attempts, sleep)
     if not gone:
-        logger.error("could not delete the profile directory %s", profile)
+        logger.error("could not delete the profile directory %s", path)
     return gone
 
 
 PID_FILE = "wa-gateway-pids.json"
+TMP_PREFIX = "wa-gateway-browser-"
 
 
-def record_pids(path: str | os.PathLike, pids: set[int]) -> None:
-    """Write down the browser processes this gateway started, so a gateway killed hard can reap them."""
-    table = {str(p): info.started for p in pids if (info := procs.info(p)) is not None}
+def record_pids(path: str | os.PathLike, pids: set[int], tmp_dir: str | None = None) -> None:
+    """Write down the browser processes (and temp dir) this gateway started, for a later run to reap."""
+    record = {"pids": {str(p): info.started for p in pids if (info := procs.info(p)) is not None},
+              "tmp_dir": tmp_dir}
     target = Path(path) / PID_FILE
     try:
         tmp = target.with_suffix(".tmp")
-        tmp.write_text(json.dumps(table))
+        tmp.write_text(json.dumps(record))
         os.chmod(tmp, 0o600)
         tmp.replace(target)
     except OSError as exc:
@@ -104,14 +95,17 @@ def kill_recorded(path: str | os.PathLike, sleep: Callable[[float], None] = time
     """Kill what a previous gateway run recorded and left alive (same pid, same start time)."""
     target = Path(path) / PID_FILE
     try:
-        table = json.loads(target.read_text())
-    except (OSError, ValueError):
+        record = json.loads(target.read_text())
+        table, tmp_dir = dict(record["pids"]), record.get("tmp_dir")
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
     alive = {int(pid) for pid, started in table.items()
              if (info := procs.info(int(pid))) is not None and info.started == started and procs.alive(int(pid))}
     if alive:
         logger.warning("a previous run left %d browser process(es) on the profile; stopping them", len(alive))
         procs.kill_tree(alive, grace=0, sleep=sleep)
+    if isinstance(tmp_dir, str) and os.path.basename(tmp_dir).startswith(TMP_PREFIX):
+        remove_tree(tmp_dir, sleep=sleep)
     target.unlink(missing_ok=True)
     return len(alive)
 
@@ -119,3 +113,19 @@ def kill_recorded(path: str | os.PathLike, sleep: Callable[[float], None] = time
 def forget_pids(path: str | os.PathLike) -> None:
     """The recorded processes are gone: drop the record."""
     (Path(path) / PID_FILE).unlink(missing_ok=True)
+
+
+def remove_tree(path: str | os.PathLike, attempts: int = 5, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Delete a directory tree, retrying while a dying process still writes into it."""
+    target = Path(path)
+    for attempt in range(1, attempts + 1):
+        if not target.exists() and not target.is_symlink():
+            return True
+        try:
+            shutil.rmtree(target)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            logger.warning("delete of %s, attempt %d/%d, failed: %s", target, attempt, attempts, exc)
+            sleep(0.2 * attempt)
+    return not target.exists()

@@ -96,8 +96,11 @@ class Shutdown:
             except BlockingIOError:
                 self.socketio.sleep(0.5)
         self.stop_browser()
-        try:
-            self.socketio.server.eio.disconnect()  # close websockets so the server's pool can drain
+        try:  # close every Engine.IO session at once: a vanished long-polling client never answers
+            eio = self.socketio.server.eio
+            for session in list(eio.sockets.values()):
+                session.close(wait=False, abort=True)
+            eio.sockets.clear()
         except Exception:  # noqa: BLE001
             logger.debug("closing Socket.IO connections failed", exc_info=True)
         raise SystemExit(0)  # travels through the hub into eventlet.wsgi.server, which then returns
