@@ -25,14 +25,17 @@ def remote_node():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    node_tmp = tempfile.mkdtemp(prefix="wa-remote-node-tmp-")  # what a killed Chromium leaves is the node's
     server = subprocess.Popen([CHROMEDRIVER, f"--port={port}"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
+                              stderr=subprocess.DEVNULL, start_new_session=True,
+                              env={**os.environ, "TMPDIR": node_tmp})
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: _answers(port), 10, what="the chromedriver server")
     yield url
     server.terminate()
     server.wait(10)
     procs.kill_tree(procs.group_members(server.pid), grace=0)
+    shutil.rmtree(node_tmp, ignore_errors=True)
     assert nothing_left(os.devnull)
 
 
