@@ -48,3 +48,10 @@ def test_snapshot_of_garbage_is_unknown():
 )
 def test_pairing_code_is_shown_as_two_groups(raw, shown):
     assert format_pairing_code(raw) == shown
+
+
+def test_the_recognition_table_names_every_page_state_once():
+    from wa_client.page import RECOGNITION_ORDER
+
+    pages = [page for page, _ in RECOGNITION_ORDER]
+    assert sorted(pages) == sorted(set(Page) - {Page.UNKNOWN})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -56,31 +57,25 @@ class Snapshot:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
 
+#: The spec's table, in its order: the first page state whose sign the snapshot shows wins.
+RECOGNITION_ORDER: tuple[tuple[Page, Callable[[Snapshot], object]], ...] = (
+    (Page.LOGGED_OUT, lambda s: sel.POST_LOGOUT_URL_MARK in s.url),
+    (Page.BROWSER_ERROR, lambda s: s.error_page),
+    (Page.UNSUPPORTED, lambda s: s.unsupported),
+    (Page.CONFLICT, lambda s: s.conflict),
+    (Page.CHATS, lambda s: s.chats),
+    (Page.LOADING, lambda s: s.loading),
+    (Page.PAIRING_CODE, lambda s: s.pairing_code),
+    (Page.QR_EXPIRED, lambda s: s.qr_expired),
+    (Page.QR, lambda s: s.qr_ref),
+    (Page.STARTUP, lambda s: s.startup),
+    (Page.LANDING, lambda s: s.landing),
+)
+
+
 def classify(snap: Snapshot) -> Page:
     """Tell which page state a snapshot shows (first match wins, as in the spec's table)."""
-    if sel.POST_LOGOUT_URL_MARK in snap.url:
-        return Page.LOGGED_OUT
-    if snap.error_page:
-        return Page.BROWSER_ERROR
-    if snap.unsupported:
-        return Page.UNSUPPORTED
-    if snap.conflict:
-        return Page.CONFLICT
-    if snap.chats:
-        return Page.CHATS
-    if snap.loading:
-        return Page.LOADING
-    if snap.pairing_code:
-        return Page.PAIRING_CODE
-    if snap.qr_expired:
-        return Page.QR_EXPIRED
-    if snap.qr_ref:
-        return Page.QR
-    if snap.startup:
-        return Page.STARTUP
-    if snap.landing:
-        return Page.LANDING
-    return Page.UNKNOWN
+    return next((page for page, shows in RECOGNITION_ORDER if shows(snap)), Page.UNKNOWN)
 
 
 def format_pairing_code(raw: str | None) -> str | None:
