@@ -33,12 +33,21 @@ def simulator_server() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def simulator(simulator_server: Simulator) -> Simulator:
-    """The simulator, reset: no devices, no pages, no events, the --fast knobs again."""
+def simulator(request: pytest.FixtureRequest, simulator_server: Simulator) -> Iterator[Simulator]:
+    """The simulator, reset: no devices, no pages, no events, the --fast knobs again.
+
+    At teardown the test fails if anything clicked a trap (a control that logs the account out or
+    drops the session), unless it is marked @pytest.mark.clicks_traps.
+    """
     if simulator_server.proc.poll() is not None:
         pytest.fail(f"the simulator exited with code {simulator_server.proc.returncode}")
     simulator_server.reset()
-    return simulator_server
+    yield simulator_server
+    if request.node.get_closest_marker("clicks_traps") or simulator_server.proc.poll() is not None:
+        return
+    traps = simulator_server.traps()
+    if traps:
+        pytest.fail(f"traps were clicked (controls that log out or drop the session): {traps}")
 
 
 # ---------------------------------------------------------------------------------------------------------

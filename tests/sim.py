@@ -21,7 +21,8 @@ BANNER = "fake WhatsApp Web on "
 
 
 def _cli_flags(knobs: dict[str, Any]) -> list[str]:
-    """{"startup_s": 0.3, "never_show_qr": True} -> ["--startup-s", "0.3", "--never-show-qr", "true"]."""
+    """{"startup_s": 0.3, "never_show_qr": True, "screen": "offline"}
+    -> ["--startup-s", "0.3", "--never-show-qr", "true", "--screen", "offline"] (every knob of SimConfig)."""
     flags: list[str] = []
     for name, value in knobs.items():
         flag = "--" + name.replace("_", "-")
@@ -41,7 +42,10 @@ class Simulator:
     @classmethod
     def start(cls, *, fast: bool = False, host: str = "127.0.0.1", timeout: float = 20.0,
               **knobs: Any) -> Simulator:
-        """Start `python -m tests.fake_whatsapp` on a free port; raise if it does not say where in time."""
+        """Start `python -m tests.fake_whatsapp` on a free port; raise if it does not say where in time.
+
+        `knobs` are SimConfig's (e.g. dom_drift=True, loading_theme="classic", screen="offline").
+        """
         cmd = [sys.executable, "-m", "tests.fake_whatsapp", "--host", host, "--port", "0"]
         cmd += (["--fast"] if fast else []) + _cli_flags(knobs)
         proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, bufsize=1)
@@ -104,9 +108,14 @@ class Simulator:
         """Log out every linked device from the phone (409 when none)."""
         return self._post("phone/logout")
 
-    def conflict(self) -> requests.Response:
-        """WhatsApp opened on another computer (409 when no page is logged in)."""
-        return self._post("phone/conflict")
+    def conflict(self, variant: str | None = None) -> requests.Response:
+        """WhatsApp opened elsewhere (409 when no page is logged in); `variant` "computer" (dialog with
+        "Use here" / "Log out") or "window" ("Use here" / "Close"); default: the conflict_variant knob."""
+        return self._post("phone/conflict", {"variant": variant} if variant else None)
+
+    def traps(self) -> list[dict]:
+        """The traps clicked since the last reset: [{"trap": NAME, "t": ..., "connection": ...}]."""
+        return self.state()["traps"]
 
     def confirm_pairing_code(self, code: str) -> requests.Response:
         """Type a pairing code on the phone (200 linked, 409 not live)."""

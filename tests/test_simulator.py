@@ -81,11 +81,11 @@ def test_startup_screen_comes_first_then_the_qr(simulator: Simulator, make_drive
     simulator.configure(startup_s=1.0)
     driver = make_driver()
     driver.get(simulator.url)
-    startup = driver.find_element(By.ID, "initial_startup")
+    startup = driver.find_element(By.ID, "wa_web_initial_startup")
     assert startup.find_elements(By.TAG_NAME, "progress")
     assert "WhatsApp" in startup.text and "End-to-end encrypted" in startup.text
     canvas = wait_css(driver, QR_CANVAS)
-    assert not driver.find_elements(By.ID, "initial_startup")
+    assert not driver.find_elements(By.ID, "wa_web_initial_startup")
     assert (canvas.get_attribute("width"), canvas.get_attribute("height")) == ("228", "228")
     state = simulator.state()
     opened, issued = events(state, "connection_opened")[0]["t"], events(state, "ref_issued")[0]["t"]
@@ -318,7 +318,7 @@ def test_headless_user_agent_gets_the_unsupported_browser_page(simulator: Simula
     driver.get(simulator.url)
     assert driver.find_elements(By.CSS_SELECTOR, "body.page-version")
     title = driver.find_element(By.CSS_SELECTOR, ".version-title")
-    assert title.text == "WhatsApp works with Google Chrome 85+"
+    assert title.text == "WhatsApp works with Google Chrome 100+"
     assert driver.find_elements(By.CSS_SELECTOR, 'a[href="https://support.google.com/chrome/answer/95414"]')
     assert not driver.find_elements(By.CSS_SELECTOR, "canvas")
 
@@ -340,7 +340,7 @@ def test_never_show_qr_keeps_the_startup_screen(simulator: Simulator, make_drive
     driver.get(simulator.url)
     simulator.wait_for(lambda s: s["connections"], timeout=5)
     time.sleep(1.0)  # many times startup_s: nothing may happen in the meantime
-    assert driver.find_elements(By.ID, "initial_startup")
+    assert driver.find_elements(By.ID, "wa_web_initial_startup")
     assert not driver.find_elements(By.CSS_SELECTOR, "canvas")
     assert simulator.state()["recent_refs"] == []
     simulator.configure(never_show_qr=False)

@@ -19,6 +19,12 @@ ACCOUNT_NUMBER = "5511999990000"
 CONNECTION_TIMEOUT_S = 3.0  # a page that has not polled for this long is gone, with its codes
 EVENT_LIMIT = 100
 HISTORY_LIMIT = 50
+# Controls that would log the account out or drop the session: clicking one is recorded, never truncated.
+TRAPS = frozenset({"conflict_log_out", "conflict_close", "loading_log_out", "connecting_log_out"})
+# What a page may report on its own (/_wa/event), besides what the other endpoints record.
+PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr"})
+# How a device was unlinked from the page: the event it records.
+LOGOUT_EVENTS = {"menu": "web_logout", "module": "module_logout", "trap": "trap_logout"}
 
 
 @dataclass
@@ -30,6 +36,7 @@ class _Memory:
     events: deque = field(default_factory=lambda: deque(maxlen=EVENT_LIMIT))
     refs: deque = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
     codes: deque = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    traps: list = field(default_factory=list)
     next_device: int = 1
 
 
@@ -58,12 +65,14 @@ class Account:
             self._event("connection_opened", connection=conn.id, device_status=status)
             return {"connection": conn.id, "device_status": status, "config": self.config.to_dict()}
 
-    def poll(self, conn_id: str, view: str) -> dict[str, object]:
+    def poll(self, conn_id: str, view: str, stay_logged_in: bool | None = None) -> dict[str, object]:
         """Note that the page is alive and what it shows; rotate its codes; answer what it must show."""
         with self._lock:
             now = self._tick()
             conn = self._connection(conn_id)
             conn.last_seen = now
+            if stay_logged_in is not None:
+                conn.stay_logged_in = stay_logged_in
             self._set_view(conn, view, now)
             for cycle in (conn.qr, conn.pairing):
                 if cycle:
@@ -101,14 +110,28 @@ class Account:
             conn.conflict = False
             self._event("takeover" if take_over else "conflict_closed", connection=conn_id)
 
-    def web_logout(self, conn_id: str) -> None:
-        """"Log out" confirmed in the page's menu: this device is unlinked."""
+    def web_logout(self, conn_id: str, via: str = "menu") -> None:
+        """This device is unlinked from the page: menu "Log out" confirmed, Socket.logout(), or a trap."""
         with self._lock:
             now = self._clock()
             conn = self._connection(conn_id)
             if conn.device and conn.device.revoked_at is None:
                 conn.device.revoked_at = now
-                self._event("web_logout", connection=conn_id, device=conn.device.number)
+                self._event(LOGOUT_EVENTS[via], connection=conn_id, device=conn.device.number)
+
+    def record_trap(self, conn_id: str | None, name: str) -> None:
+        """Someone clicked a control that logs out or drops the session."""
+        with self._lock:
+            now = self._clock()
+            self._mem.traps.append({"trap": name, "t": now, "connection": conn_id})
+            self._event("trap", trap=name, connection=conn_id)
+            logger.warning("trap clicked: %s (page %s)", name, conn_id)
+
+    def page_event(self, conn_id: str, name: str, **details: object) -> None:
+        """Something the page reports on its own (a checkbox, a dialog closed, a module call)."""
+        with self._lock:
+            self._connection(conn_id)
+            self._event(name, connection=conn_id, **details)
 
     # ---- the phone side (/phone/...) ----
 
@@ -148,15 +171,18 @@ class Account:
                 self._event("logout", devices=len(active))
             return len(active)
 
-    def open_elsewhere(self) -> int:
-        """WhatsApp opened on another computer: every logged-in page shows the conflict dialog."""
+    def open_elsewhere(self, variant: str | None = None) -> int:
+        """WhatsApp opened elsewhere: every logged-in page shows the conflict dialog of `variant`
+        ("computer" or "window"; default: the conflict_variant knob)."""
         with self._lock:
             self._tick()
+            variant = variant or self.config.conflict_variant
             pages = [c for c in self._mem.connections.values() if c.device and c.device.revoked_at is None]
             for conn in pages:
                 conn.conflict = True
+                conn.conflict_variant = variant
             if pages:
-                self._event("conflict", connections=[c.id for c in pages])
+                self._event("conflict", connections=[c.id for c in pages], variant=variant)
             return len(pages)
 
     def configure(self, overrides: Mapping[str, object]) -> dict[str, object]:
@@ -192,6 +218,7 @@ class Account:
                 "recent_refs": [r.public("payload") for r in self._mem.refs],
                 "recent_codes": [c.public("code") for c in self._mem.codes],
                 "events": list(self._mem.events),
+                "traps": list(self._mem.traps),
                 "config": self.config.to_dict(),
             }
 
@@ -230,7 +257,8 @@ class Account:
             self._end(conn.pairing, now)
             conn.pairing = None
         # A linked page may still say "qr" once before it notices: never give it a new ref.
-        if view == "qr" and conn.qr is None and conn.device is None:
+        # Nor while the network is "down" or a block screen shows (the knob `screen`).
+        if view == "qr" and conn.qr is None and conn.device is None and not self.config.screen:
             conn.qr = Cycle("qr")
             self._issue(conn, conn.qr, now)
         conn.view = view
@@ -251,7 +279,7 @@ class Account:
         config = self.config
         cycle.issued += 1
         if cycle.kind == "qr":
-            value = new_qr_payload()
+            value = new_qr_payload(config.payload_variant)
             lifetime = config.first_ref_s if cycle.issued == 1 else config.next_ref_s
         else:
             value, lifetime = new_pairing_code(), config.pairing_code_s
@@ -277,11 +305,13 @@ class Account:
     def _link(self, conn: Connection, method: str, now: float) -> None:
         number = self._mem.next_device
         self._mem.next_device += 1
-        device = Device(number, new_device_token(), f"{ACCOUNT_NUMBER}:{number}@c.us", method, now)
+        device = Device(number, new_device_token(), f"{ACCOUNT_NUMBER}:{number}@c.us", method, now,
+                        keep=conn.stay_logged_in)
         self._mem.devices.append(device)
         self._end_cycles(conn, now)
         conn.device = device
-        self._event("link", connection=conn.id, device=number, wid=device.wid, method=method)
+        self._event("link", connection=conn.id, device=number, wid=device.wid, method=method,
+                    stay_logged_in=device.keep)
 
     def _page_state(self, conn: Connection, now: float) -> dict[str, object]:
         """What the page must show, as the answer to its poll."""
@@ -289,9 +319,10 @@ class Account:
         revoked = bool(device and device.revoked_at)
         state: dict[str, object] = {
             "config": self.config.to_dict(),
-            "device": {"wid": device.wid, "token": device.token} if device and not revoked else None,
+            "device": ({"wid": device.wid, "token": device.token, "keep": device.keep}
+                       if device and not revoked else None),
             "revoked": revoked,
-            "conflict": conn.conflict,
+            "conflict": conn.conflict_variant if conn.conflict else None,
             "qr": None,
             "pairing": None,
         }

@@ -20,11 +20,23 @@ def _b64(size: int) -> str:
     return base64.b64encode(secrets.token_bytes(size)).decode("ascii")
 
 
-def new_qr_payload() -> str:
-    """`2@REF,NOISE_KEY,IDENTITY_KEY,ADV_SECRET,1`: five fields, about 227 characters."""
+FAQ_FIELD = "https://faq.whatsapp.com/r/ld"
+WA_ME_PREFIX = "https://wa.me/settings/linked_devices#"
+
+
+def new_qr_payload(variant: str = "five") -> str:
+    """`2@REF,NOISE_KEY,IDENTITY_KEY,ADV_SECRET,1` (variant "five", about 227 characters).
+
+    "six" appends the FAQ link as a 6th field, "wa_me" prefixes the whole string with the wa.me
+    linked-devices link, "four" leaves out the platform.
+    """
     ref = "2@" + _b64(66)  # 88 characters
     keys = [_b64(32) for _ in range(3)]  # 44 characters each, ending "="
-    return ",".join([ref, *keys, "1"])
+    fields = [ref, *keys] if variant == "four" else [ref, *keys, "1"]
+    if variant == "six":
+        fields.append(FAQ_FIELD)
+    payload = ",".join(fields)
+    return WA_ME_PREFIX + payload if variant == "wa_me" else payload
 
 
 def new_pairing_code() -> str:

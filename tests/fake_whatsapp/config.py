@@ -23,14 +23,34 @@ class SimConfig:
     pairing_codes_per_cycle: int = 5
     poll_ms: int = 100
     never_show_qr: bool = False
+    # WhatsApp's modules (window.require) and the ways the real page drifts.
+    modules: bool = True
+    modules_delay_s: float = 0.3
+    dom_drift: bool = False
+    # Screens and variants.
+    loading_theme: str = "stages"
+    logout_style: str = "post_logout"
+    logout_reason: int = 0
+    screen: str = ""
+    conflict_variant: str = "computer"
+    stay_logged_in_default: bool = True
+    payload_variant: str = "five"
+    whats_new: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
         return asdict(self)
 
     def with_overrides(self, overrides: Mapping[str, object]) -> SimConfig:
-        """A copy with `overrides` applied; raises ConfigError on unknown keys or wrong types."""
-        return replace(self, **{name: _checked(name, value) for name, value in overrides.items()})
+        """A copy with `overrides` applied; raises ConfigError on unknown keys or wrong types.
+
+        Switching `dom_drift` without naming `logout_style` also picks that mode's usual logout:
+        a plain reload when the DOM drifts, the post_logout URL otherwise.
+        """
+        checked = {name: _checked(name, value) for name, value in overrides.items()}
+        if "dom_drift" in checked and "logout_style" not in checked:
+            checked["logout_style"] = "reload" if checked["dom_drift"] else "post_logout"
+        return replace(self, **checked)
 
 
 # The preset the tests and `make demo` use: a whole QR cycle in four seconds.
@@ -57,6 +77,17 @@ _MINIMUM: dict[str, float] = {
 }
 
 
+# Knobs that take one of a few words.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "loading_theme": ("stages", "classic"),
+    "logout_style": ("post_logout", "reload"),
+    "screen": ("", "offline", "tos_block", "smb_tos_block", "proxyblock", "deprecated_version", "unknown",
+               "other_tab"),
+    "conflict_variant": ("computer", "window"),
+    "payload_variant": ("five", "six", "wa_me", "four"),
+}
+
+
 class ConfigError(ValueError):
     """A knob that does not exist or a value of the wrong type or range."""
 
@@ -69,6 +100,12 @@ def _checked(name: str, value: object) -> object:
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false")
+        return value
+    if kind is str:
+        choices = CHOICES[name]
+        if not isinstance(value, str) or value not in choices:
+            shown = ", ".join(repr(choice) for choice in choices)
+            raise ConfigError(f"{name} must be one of {shown}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name} must be a number")
@@ -96,6 +133,8 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
         flag = "--" + name.replace("_", "-")
         if kind is bool:
             parser.add_argument(flag, dest=name, type=_cli_bool, nargs="?", const=True, default=None)
+        elif kind is str:
+            parser.add_argument(flag, dest=name, choices=CHOICES[name], default=None)
         else:
             parser.add_argument(flag, dest=name, type=kind, default=None)
 

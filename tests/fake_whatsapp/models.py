@@ -9,7 +9,7 @@ logger = logging.getLogger(__name__)
 # What a page may say it shows; the server keeps a QR (or pairing) cycle only in its own views.
 VIEWS = frozenset({
     "startup", "qr", "qr_expired", "phone_input", "pairing_code", "pairing_expired",
-    "loading", "chats", "logging_out",
+    "loading", "chats", "logging_out", "offline", "blocked",
 })
 QR_VIEWS = frozenset({"qr", "qr_expired"})
 PAIRING_VIEWS = frozenset({"pairing_code", "pairing_expired"})
@@ -25,10 +25,12 @@ class Device:
     method: str
     linked_at: float
     revoked_at: float | None = None
+    keep: bool = True  # "Stay logged in on this browser" was ticked when it linked
 
     def public(self) -> dict[str, object]:
         """What /phone/state tells about it (never the token)."""
-        return {"number": self.number, "wid": self.wid, "method": self.method, "linked_at": self.linked_at}
+        return {"number": self.number, "wid": self.wid, "method": self.method, "linked_at": self.linked_at,
+                "stay_logged_in": self.keep}
 
 
 @dataclass
@@ -69,6 +71,8 @@ class Connection:
     view: str = "startup"
     device: Device | None = None
     conflict: bool = False
+    conflict_variant: str = "computer"
+    stay_logged_in: bool = True  # the page's "Stay logged in on this browser" checkbox
     qr: Cycle | None = None
     pairing: Cycle | None = None
 
@@ -81,7 +85,8 @@ class Connection:
     def public(self) -> dict[str, object]:
         """What /phone/state tells about it."""
         return {"id": self.id, "view": self.view, "last_seen": self.last_seen, "opened_at": self.opened_at,
-                "device": self.device.number if self.device else None, "conflict": self.conflict}
+                "device": self.device.number if self.device else None, "conflict": self.conflict,
+                "stay_logged_in": self.stay_logged_in}
 
 
 class UnknownConnection(LookupError):

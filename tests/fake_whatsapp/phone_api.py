@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, Response, abort, jsonify, render_template
 
-from .config import ConfigError
+from .config import CHOICES, ConfigError
 from .jsonio import json_object, string_field
 from .web import get_account
 
@@ -24,7 +24,7 @@ def phone_page() -> str:
 
 @bp.get("/state")
 def state() -> Response:
-    """Linked devices, live refs and codes, open pages, recent events, the config."""
+    """Linked devices, live refs and codes, open pages, recent events, traps clicked, the config."""
     return jsonify(get_account().snapshot())
 
 
@@ -58,9 +58,15 @@ def logout() -> tuple[Response, int]:
 
 @bp.post("/conflict")
 def conflict() -> tuple[Response, int]:
-    """Open WhatsApp "on another computer": logged-in pages show the "Use here" dialog."""
-    json_object(optional=True)
-    pages = get_account().open_elsewhere()
+    """Open WhatsApp elsewhere: logged-in pages show the "Use here" dialog.
+
+    Optional body {"variant": "computer"} ("…another computer or browser", "Use here" / "Log out") or
+    {"variant": "window"} ("…another window", "Use here" / "Close"); default: the conflict_variant knob.
+    """
+    variant = json_object(optional=True).get("variant")
+    if variant is not None and variant not in CHOICES["conflict_variant"]:
+        abort(400, description="'variant' must be 'computer' or 'window'")
+    pages = get_account().open_elsewhere(variant)
     if not pages:
         return jsonify(error="no logged-in WhatsApp Web page is connected"), 409
     return jsonify(ok=True, connections=pages), 200

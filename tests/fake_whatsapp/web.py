@@ -7,7 +7,7 @@ import re
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from .account import Account
+from .account import LOGOUT_EVENTS, PAGE_EVENTS, TRAPS, Account
 from .codes import qr_matrix
 from .jsonio import json_object, string_field
 from .models import VIEWS, UnknownConnection
@@ -33,10 +33,11 @@ def _no_store(response: Response) -> Response:
 @bp.get("/")
 def index() -> Response:
     """The WhatsApp Web page, or the unsupported-browser page for a headless User-Agent."""
+    drift = get_account().config.dom_drift
     if UNSUPPORTED_MARKER in request.headers.get("User-Agent", ""):
-        return _no_store(Response(render_template("unsupported.html")))
+        return _no_store(Response(render_template("unsupported.html", drift=drift)))
     boot = {"config": get_account().config.to_dict()}
-    return _no_store(Response(render_template("whatsapp.html", boot=boot)))
+    return _no_store(Response(render_template("whatsapp.html", boot=boot, drift=drift)))
 
 
 def _connection_id(body: dict) -> str:
@@ -67,8 +68,11 @@ def poll() -> Response:
     view = body.get("view")
     if view not in VIEWS:
         abort(400, description=f"'view' must be one of {sorted(VIEWS)}")
+    stay = body.get("stay_logged_in")
+    if stay is not None and not isinstance(stay, bool):
+        abort(400, description="'stay_logged_in' must be true, false or null")
     try:
-        state = get_account().poll(_connection_id(body), view)
+        state = get_account().poll(_connection_id(body), view, stay)
     except UnknownConnection:
         abort(410, description="unknown connection")
     return _page_answer(state, body.get("shown_ref"))
@@ -123,9 +127,41 @@ def end_conflict() -> Response:
 
 @bp.post("/_wa/logout")
 def web_logout() -> Response:
-    """'Log out' confirmed in the chat list's menu."""
+    """This device unlinked by the page: {"via": "menu"} (confirmed in the menu), "module" or "trap"."""
+    body = json_object()
+    via = body.get("via", "menu")
+    if via not in LOGOUT_EVENTS:
+        abort(400, description=f"'via' must be one of {sorted(LOGOUT_EVENTS)}")
     try:
-        get_account().web_logout(_connection_id(json_object()))
+        get_account().web_logout(_connection_id(body), via)
+    except UnknownConnection:
+        abort(410, description="unknown connection")
+    return jsonify(ok=True)
+
+
+@bp.post("/_wa/trap")
+def trap() -> Response:
+    """A control that logs out or drops the session was clicked: {"trap": NAME}. Recorded even
+    for a page the server no longer knows."""
+    body = json_object()
+    name = string_field(body, "trap")
+    if name not in TRAPS:
+        abort(400, description=f"'trap' must be one of {sorted(TRAPS)}")
+    conn_id = body.get("connection")
+    get_account().record_trap(conn_id if isinstance(conn_id, str) else None, name)
+    return jsonify(ok=True)
+
+
+@bp.post("/_wa/event")
+def page_event() -> Response:
+    """Something the page reports on its own: {"event": NAME, "value": ...}."""
+    body = json_object()
+    name = string_field(body, "event")
+    if name not in PAGE_EVENTS:
+        abort(400, description=f"'event' must be one of {sorted(PAGE_EVENTS)}")
+    details = {"value": body["value"]} if "value" in body else {}
+    try:
+        get_account().page_event(_connection_id(body), name, **details)
     except UnknownConnection:
         abort(410, description="unknown connection")
     return jsonify(ok=True)
