@@ -136,7 +136,7 @@ def test_expired_qr_is_never_served_and_reload_brings_fresh_codes(make_client, s
 def test_faded_qr_is_withdrawn_while_it_waits_for_reload(make_client, simulator, monkeypatch):
     # WhatsApp keeps the old data-ref under the faded canvas; with the reload click kept from
     # working, the gateway must withdraw that code and serve nothing rather than a dead QR.
-    monkeypatch.setattr("wa_client.page.WhatsAppPage.click_reload", lambda self: False)
+    monkeypatch.setattr("wa_client.commands.PageActions.reload_qr", lambda self: None)
     simulator.configure(first_ref_s=1, next_ref_s=1, refs_per_cycle=2)
     client = make_client()
     client.start_session()
@@ -368,7 +368,7 @@ def test_logout_from_the_crm_unlinks_the_device(make_client, simulator):
     profile_dir = client.settings.profile_dir
     status = client.logout()
     assert status["state"] == "disconnected" and status["reason"] == "logout_requested"
-    assert sim_events(simulator, "web_logout")
+    assert sim_events(simulator, "web_logout") or sim_events(simulator, "module_logout")
     assert simulator.state()["linked_devices"] == 0
     wait_until(lambda: nothing_left(profile_dir) and not os.path.exists(profile_dir), 10, what="clean logout")
 

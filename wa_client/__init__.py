@@ -1,9 +1,9 @@
 """The WhatsApp Web session client: one guarded Chromium, knowing nothing about Flask."""
 
-from .actions import ActionError
-from .client import ResetError, StateError, WhatsAppClient
+from .client import ResetError, WhatsAppClient
+from .commands import ActionError
 from .config import ConfigError, Settings
-from .states import RUNNING, STOPPED, TRANSITIONS, Reason, State
+from .states import RUNNING, STOPPED, TRANSITIONS, Reason, State, StateError
 
 __all__ = [
     "WhatsAppClient", "ResetError", "StateError", "ActionError", "Settings", "ConfigError",

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 SYSTEM_DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
 BROWSER_COMMANDS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-COMMAND_TIMEOUT_S = 30.0
+COMMAND_TIMEOUT_S = 30.0  # page actions and launch
+PROBE_TIMEOUT_S = 3.0  # one poll's probe: a frozen browser must not hold the session for long
 QUIT_TIMEOUT_S = 5.0
 FAST_QUIT_TIMEOUT_S = 2.0
 FLUSH_GRACE_S = 5.0
@@ -200,6 +201,12 @@ class Browser:
                 self.browser_pid = proc.pid
                 break
         profile.record_pids(self.profile_dir, self._pids | {self.driver_pid}, self.tmp_dir)
+
+    def set_command_timeout(self, seconds: float | None) -> None:
+        """How long one WebDriver command may take (None: the long default for page actions)."""
+        driver = self.driver
+        if driver is not None:
+            _set_timeout(driver, COMMAND_TIMEOUT_S if seconds is None else seconds)
 
     # -- watching -----------------------------------------------------------------------------
     def crashed(self) -> str | None:

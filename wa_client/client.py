@@ -1,4 +1,8 @@
-"""The one session client: a thread-guarded Chromium that goes from Generate QR to connected."""
+"""The one session client: a thread-guarded Chromium that goes from Generate QR to connected.
+
+The client is the session's record (state, QR, history, events) and its front door (commands);
+the SessionWorker of the current generation alone drives the browser.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,25 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from . import profile
-from .actions import IntegratorActions
+from . import profile, selectors
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
+from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
+from .decide import Decision
 from .events import EventBus, Listener
+from .page import Sight
 from .qr import QrBoard, fingerprint, iso, render_png
+from .session import SessionWorker
 from .states import RUNNING, Reason, State, StateError, is_allowed
-from .watcher import Watcher
 from .webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
 HISTORY_SIZE = 50
+CHANNELS = ("dom", "modules")
 
 
 class ResetError(RuntimeError):
@@ -47,7 +55,7 @@ def _spawn_thread(fn: Callable[..., Any], *args: Any) -> None:
     threading.Thread(target=fn, args=args, daemon=True, name="wa-session").start()
 
 
-class WhatsAppClient(IntegratorActions):
+class WhatsAppClient:
     """ONE WhatsApp Web session in ONE Chromium; safe to call from many threads or greenlets.
 
     Two locks: `_lock` guards the fields below and is never held across a browser call, so
@@ -59,6 +67,7 @@ class WhatsAppClient(IntegratorActions):
                  sleep: Callable[[float], None] = time.sleep) -> None:
         _silence_wire_logs()
         self.settings = settings
+        self.signs = selectors.load(settings.selectors_file)
         self.spawn = spawn or _spawn_thread
         self.sleep = sleep
         self.profile_dir = profile_path(settings)
@@ -67,19 +76,22 @@ class WhatsAppClient(IntegratorActions):
         self._bus = EventBus()
         self._generation = 0
         self._browser: Browser | None = None
-        self._watcher: Watcher | None = None
-        self._logout_requested: int | None = None
+        self._worker: SessionWorker | None = None
         self._state = State.IDLE
         self._reason: Reason | None = None
         self._error: str | None = None
         self._since = _now_iso()
         self._qr = QrBoard()
         self._pairing_code: str | None = None
+        self._seen_by: tuple[str, ...] = ()
+        self._announced: set[str] = set()
+        self._screenshot: bytes | None = None
         self._started_at: float | None = None
         self._started_at_wall: float | None = None
         self._history: deque[dict] = deque(maxlen=HISTORY_SIZE)
         self.counters = {"starts": 0, "resets": 0, "crashes": 0, "qr_versions": 0, "transitions": 0,
-                         "browser_starts": 0}
+                         "browser_starts": 0, "seen_dom": 0, "seen_modules": 0, "channel_disagreements": 0,
+                         "illegal_transitions": 0}
         self.webhooks: WebhookSender | None = None
         if settings.webhook_url:
             self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep)
@@ -92,7 +104,7 @@ class WhatsAppClient(IntegratorActions):
         return self._state
 
     def status(self) -> dict:
-        """The /status picture: state, reason, error, qr_version, since, pairing_code."""
+        """The /status picture: state, reason, error, qr_version, since, pairing_code, seen_by."""
         with self._lock:
             return self._status_locked()
 
@@ -104,6 +116,7 @@ class WhatsAppClient(IntegratorActions):
             "qr_version": self._qr.version if self._qr.payload else None,
             "since": self._since,
             "pairing_code": self._pairing_code,
+            "seen_by": list(self._seen_by),
             "qr_cycle": self._qr.cycle_facts((self._started_at_wall or time.time()) + self.settings.qr_timeout_s),
         }
 
@@ -130,6 +143,10 @@ class WhatsAppClient(IntegratorActions):
         """Call `listener(event, payload)` on every event; returns a function that unsubscribes."""
         return self._bus.subscribe(listener)
 
+    def started_at(self) -> float:
+        """When the current session was started (time.monotonic)."""
+        return self._started_at or time.monotonic()
+
     # -- commands -----------------------------------------------------------------------------
     def start_session(self) -> tuple[dict, bool]:
         """Start a browser unless one runs already; returns (status, started)."""
@@ -141,6 +158,8 @@ class WhatsAppClient(IntegratorActions):
             self._started_at = time.monotonic()
             self._started_at_wall = time.time()
             self._qr.new_cycle()
+            self._announced.clear()
+            self._seen_by = ()
             self.counters["starts"] += 1
             self._transition(State.STARTING, None, None)
             status = self._status_locked()
@@ -153,17 +172,20 @@ class WhatsAppClient(IntegratorActions):
         with self._lock:
             self._generation += 1
             generation = self._generation
-            browser, self._browser, self._watcher = self._browser, None, None
+            browser, self._browser, self._worker = self._browser, None, None
             self.counters["resets"] += 1
         if browser is not None:
             browser.quit(graceful=False)  # also cancels a launch under way
         with self._lifecycle:  # wait until no launch or teardown is running
-            deleted = profile.delete(self.profile_dir, sleep=self.sleep)
+            left = profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
+            deleted = not left and profile.delete(self.profile_dir, sleep=self.sleep)
             with self._lock:
                 if generation == self._generation:
                     self._transition(State.IDLE, Reason.FORCE_RESET, None)
                 status = self._status_locked()
         self._flush()
+        if left:
+            raise ResetError(f"browser processes {sorted(left)} would not stop; the profile was kept")
         if not deleted:
             raise ResetError(f"the profile directory {self.profile_dir} could not be deleted")
         logger.info("force reset done")
@@ -174,7 +196,7 @@ class WhatsAppClient(IntegratorActions):
         with self._lock:
             self._generation += 1
             generation = self._generation
-            browser, self._browser, self._watcher = self._browser, None, None
+            browser, self._browser, self._worker = self._browser, None, None
         if browser is not None:
             browser.quit(graceful=True)
         with self._lifecycle, self._lock:  # a launch under way has cleaned up after itself
@@ -182,9 +204,53 @@ class WhatsAppClient(IntegratorActions):
                 self._transition(State.IDLE, Reason.SHUTDOWN, None)
         self._flush()
 
-    # -- the session worker -------------------------------------------------------------------
+    def request_pairing_code(self, phone: Any, timeout: float = 20.0) -> str:
+        """Drive 'Log in with phone number' and return the code as 'ABCD-EFGH'."""
+        digits = normalize_phone(phone)
+        with self._lock:
+            if self._state is State.QR and self._pairing_code:
+                raise StateError("a pairing code is already shown: enter it on the phone, or click Force Reset "
+                                 "and Generate QR to start over")
+        return self._command("pairing_code", {State.QR}, "a pairing code needs the QR page: click Generate QR first",
+                             timeout, digits=digits)
+
+    def logout(self, timeout: float = 20.0) -> dict:
+        """Unlink this device in WhatsApp itself, then end like a phone logout."""
+        return self._command("logout", {State.CONNECTED}, "logout needs a connected session", timeout)
+
+    def take_over(self, timeout: float = 15.0) -> dict:
+        """Use WhatsApp here when it is open elsewhere, and wait to be connected again."""
+        return self._command("takeover", {State.CONFLICT}, "takeover needs the 'open elsewhere' conflict", timeout)
+
+    def screenshot(self) -> bytes | None:
+        """What the gateway's browser shows now; without a browser, the last one kept; None when neither."""
+        with self._lock:
+            worker, kept = self._worker, self._screenshot
+        if worker is None:
+            return kept
+        try:
+            return self._submit(worker, Command("screenshot", timeout_s=STEP_TIMEOUT_S))
+        except (StateError, ActionError):
+            return self._screenshot
+
+    def _command(self, kind: str, states: set[State], refusal: str, timeout: float, **args: Any) -> Any:
+        with self._lock:
+            if self._state not in states or self._worker is None:
+                raise StateError(f"{refusal} (the session is {self._state})")
+            worker = self._worker
+        return self._submit(worker, Command(kind, args, timeout_s=timeout))
+
+    def _submit(self, worker: SessionWorker, command: Command) -> Any:
+        """Queue `command` to the worker and wait for its answer (or its error)."""
+        worker.submit(command)
+        try:
+            return command.future.result(command.timeout_s + 3 * STEP_TIMEOUT_S)
+        except FutureTimeout:
+            raise ActionError(f"WhatsApp did not complete {command.kind.replace('_', ' ')} in time") from None
+
+    # -- the session worker's side ------------------------------------------------------------
     def _run_session(self, generation: int) -> None:
-        """Launch the browser (one at a time), then watch it until the session ends."""
+        """Launch the browser (one at a time), then let the worker run it until the session ends."""
         with self._lifecycle:
             with self._lock:
                 if generation != self._generation:
@@ -202,36 +268,94 @@ class WhatsAppClient(IntegratorActions):
                 return
             except (BrowserError, profile.ProfileInUse, OSError) as exc:
                 browser.quit(graceful=False)
-                self._end(generation, State.FAILED, Reason.START_ERROR, str(exc), teardown=False)
+                self._finish(generation, Decision(State.FAILED, Reason.START_ERROR, str(exc)), teardown=False)
                 return
-        watcher = Watcher(self, browser, generation)
+        worker = SessionWorker(self, browser, generation)
         with self._lock:
             stale = generation != self._generation
             if not stale:
-                self._watcher = watcher
+                self._worker = worker
         if stale:  # a reset took the session while the browser came up: it has quit it
             browser.quit(graceful=False)
             return
-        watcher.run()
+        worker.run()
 
     def _record_launch(self, seconds: float) -> None:
-        with self._lock:
-            self.counters["browser_starts"] += 1
+        self.count("browser_starts")
         self.emit("browser_started", {"seconds": round(seconds, 3)})
 
-    def _end(self, generation: int, state: State, reason: Reason, error: str | None,
-             delete_profile: bool = False, teardown: bool = True) -> bool:
-        """End the session of `generation`: set the state, quit the browser, maybe delete the profile."""
+    def is_current(self, generation: int) -> bool:
+        """True while `generation` still owns the session."""
+        return generation == self._generation
+
+    def apply(self, generation: int, decision: Decision, sight: Sight) -> bool:
+        """Record a decision that keeps the session going; False when `generation` is stale."""
+        payload = decision.qr_payload
+        png = render_png(payload) if payload and payload != self._qr.payload else None
+        with self._lock:
+            if generation != self._generation:
+                return False
+            for channel in sight.seen_by:
+                self.counters["seen_" + channel] += 1
+            if decision.state is not self._state:
+                if not is_allowed(self._state, decision.state):
+                    self.counters["illegal_transitions"] += 1
+                    logger.error("bug: decide asked for %s -> %s on %s; not applied", self._state, decision.state,
+                                 sight.page)
+                    return True
+                self._transition(decision.state, decision.reason, decision.error)
+            elif (decision.reason, decision.error) != (self._reason, self._error):
+                self._annotate(decision.reason, decision.error)
+            if sight.seen_by and sight.seen_by != self._seen_by:
+                self._seen_by = sight.seen_by
+                self._queue_status()
+            if decision.pairing_code != self._pairing_code:
+                self._pairing_code = decision.pairing_code
+                self._queue_status()
+            if self._state is not State.QR or not payload:
+                self._set_qr(None, None)
+            elif png is not None:
+                self._set_qr(payload, png)
+        self._flush()
+        return True
+
+    def end(self, generation: int, decision: Decision) -> bool:
+        """End the session of `generation` as `decision` says (logout, failure, timeout)."""
+        return self._finish(generation, decision)
+
+    def new_qr_cycle(self, generation: int) -> None:
+        """WhatsApp starts a new rotation (after a reload): the next code is the cycle's first."""
+        with self._lock:
+            if generation == self._generation:
+                self._qr.new_cycle()
+
+    def keep_screenshot(self, png: bytes) -> None:
+        """Keep a picture of an unrecognised page, for /screenshot.png after the browser is gone."""
+        with self._lock:
+            self._screenshot = png
+
+    def count(self, name: str) -> None:
+        """Add one to a counter of /metrics."""
+        with self._lock:
+            self.counters[name] = self.counters.get(name, 0) + 1
+
+    def emit(self, event: str, payload: dict | None = None) -> None:
+        """Publish an event to every listener, in order."""
+        self._bus.queue(event, payload or {})
+        self._flush()
+
+    def _finish(self, generation: int, decision: Decision, teardown: bool = True) -> bool:
+        """Set the ending state, quit the browser, and delete the profile when the decision says so."""
         with self._lifecycle if teardown else contextlib.nullcontext():
             with self._lock:
                 if generation != self._generation:
                     return False  # a reset or a new start owns the session now
-                browser, self._browser, self._watcher = self._browser, None, None
-                self._transition(state, reason, error)
+                browser, self._browser, self._worker = self._browser, None, None
+                self._transition(decision.state, decision.reason, decision.error)
             self._flush()
             if browser is not None:
                 browser.quit(graceful=False)
-            if delete_profile:
+            if decision.delete_profile:
                 profile.delete(self.profile_dir, sleep=self.sleep)
             else:
                 try:
@@ -239,70 +363,6 @@ class WhatsAppClient(IntegratorActions):
                 except profile.ProfileInUse as exc:
                     logger.error("after the session ended: %s", exc)
             return True
-
-    # -- called by the watcher ----------------------------------------------------------------
-    def is_current(self, generation: int) -> bool:
-        """True while `generation` still owns the session."""
-        return generation == self._generation
-
-    def new_qr_cycle(self, generation: int) -> None:
-        """WhatsApp starts a new rotation (after a reload click): the next code is the cycle's first."""
-        with self._lock:
-            if generation == self._generation:
-                self._qr.new_cycle()
-
-    def logout_reason(self, generation: int) -> Reason:
-        """LOGOUT_REQUESTED when the CRM asked for this session's logout, else LOGOUT (the phone)."""
-        return Reason.LOGOUT_REQUESTED if self._logout_requested == generation else Reason.LOGOUT
-
-    def _mark_logout_requested(self, generation: int) -> None:
-        with self._lock:
-            self._logout_requested = generation
-
-    def _watcher_in(self, states: set[State], refusal: str) -> Watcher:
-        with self._lock:
-            if self._state not in states or self._watcher is None:
-                raise StateError(f"{refusal} (the session is {self._state})")
-            return self._watcher
-
-    def started_at(self) -> float:
-        """When the current session was started (time.monotonic)."""
-        return self._started_at or time.monotonic()
-
-    def update(self, generation: int, state: State, qr_payload: str | None = None,
-               clear_qr: bool = False, pairing_code: str | None = None) -> bool:
-        """Record what the page shows: a new state and/or a new QR; False when `generation` is stale."""
-        png = render_png(qr_payload) if qr_payload and qr_payload != self._qr.payload else None
-        with self._lock:
-            if generation != self._generation:
-                return False
-            if state is not self._state:
-                if not is_allowed(self._state, state):
-                    logger.error("bug: illegal transition %s -> %s ignored", self._state, state)
-                    return True
-                self._transition(state, None, None)
-            if pairing_code != self._pairing_code:
-                self._pairing_code = pairing_code
-                self._queue_status()
-            if clear_qr or state is not State.QR:
-                self._set_qr(None, None)
-            elif png is not None:
-                self._set_qr(qr_payload, png)
-        self._flush()
-        return True
-
-    def end(self, generation: int, state: State, reason: Reason, error: str | None = None,
-            delete_profile: bool = False) -> bool:
-        """End the session from the watcher (logout, failure, timeout)."""
-        if reason is Reason.BROWSER_CRASHED:
-            with self._lock:
-                self.counters["crashes"] += 1
-        return self._end(generation, state, reason, error, delete_profile=delete_profile)
-
-    def emit(self, event: str, payload: dict | None = None) -> None:
-        """Publish an event (authenticated, ready, ...) to every listener, in order."""
-        self._bus.queue(event, payload or {})
-        self._flush()
 
     # -- internals (callers hold _lock) -------------------------------------------------------
     def _set_qr(self, payload: str | None, png: bytes | None) -> None:
@@ -319,6 +379,7 @@ class WhatsAppClient(IntegratorActions):
 
     def _transition(self, state: State, reason: Reason | None, error: str | None) -> None:
         if not is_allowed(self._state, state):
+            self.counters["illegal_transitions"] += 1
             logger.error("bug: illegal transition %s -> %s", self._state, state)
         old = self._state
         self._state, self._reason, self._error = state, reason, error
@@ -328,11 +389,30 @@ class WhatsAppClient(IntegratorActions):
             self._qr.withdraw()
         if state not in RUNNING:
             self._pairing_code = None
+            self._seen_by = ()
         self._history.append({"from": old.value, "state": state.value, "at": self._since,
                               "reason": reason.value if reason else None, "error": error})
         log = logger.warning if state in (State.FAILED, State.DISCONNECTED) else logger.info
         log("session %s -> %s%s%s", old, state, f" ({reason})" if reason else "", f": {error}" if error else "")
         self._queue_status()
+        self._announce(state, reason)
+
+    def _annotate(self, reason: Reason | None, error: str | None) -> None:
+        """The same state, with a new reason (e.g. offline, and back)."""
+        self._reason, self._error = reason, error
+        self._history.append({"from": self._state.value, "state": self._state.value, "at": _now_iso(),
+                              "reason": reason.value if reason else None, "error": error})
+        logger.info("session %s: %s", self._state, reason or "back to normal")
+        self._queue_status()
+
+    def _announce(self, state: State, reason: Reason | None) -> None:
+        """The session's milestones, once per session: authenticated, ready; and every disconnect."""
+        if state in (State.AUTHENTICATING, State.CONNECTED) and "authenticated" not in self._announced:
+            self._announced.add("authenticated")
+            self._bus.queue("authenticated", {})
+        if state is State.CONNECTED and "ready" not in self._announced:
+            self._announced.add("ready")
+            self._bus.queue("ready", {})
         if state is State.DISCONNECTED:
             self._bus.queue("disconnected", {"reason": reason.value if reason else None})
 

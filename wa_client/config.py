@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from . import selectors
+
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/156.0.0.0 Safari/537.36"
@@ -79,6 +81,10 @@ class Settings:
     webhook_secret: str | None = field(
         default=None, metadata=_meta("WA_WEBHOOK_SECRET", "HMAC-SHA256 key for the X-Signature header")
     )
+    selectors_file: str | None = field(
+        default=None,
+        metadata=_meta("WA_SELECTORS_FILE", "JSON file overriding WhatsApp Web selectors and texts (no code change)"),
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -122,6 +128,10 @@ class Settings:
             raise ConfigError("WA_ASYNC_MODE must be 'eventlet' or 'threading'")
         if not self.wa_url.startswith(("http://", "https://")):
             raise ConfigError("WA_URL must start with http:// or https://")
+        try:
+            selectors.load(self.selectors_file)
+        except selectors.SelectorsError as exc:
+            raise ConfigError(str(exc)) from None
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -1,27 +1,26 @@
-"""Reading WhatsApp Web: one probe per poll, classified into the page states of whatsapp-web.md."""
+"""Recognising WhatsApp Web's page from an Observation, through each channel alone, then together."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from . import selectors as sel
-
-logger = logging.getLogger(__name__)
+from .probe import Observation
 
 
 class Page(StrEnum):
-    """What WhatsApp Web shows right now, in the order the spec checks them."""
+    """What WhatsApp Web shows right now, in the order docs/whatsapp-web.md checks them."""
 
     LOGGED_OUT = "logged_out"
     BROWSER_ERROR = "browser_error"
+    BLOCKED = "blocked"
     UNSUPPORTED = "unsupported"
     CONFLICT = "conflict"
+    OTHER_TAB = "other_tab"
     CHATS = "chats"
     LOADING = "loading"
+    OFFLINE = "offline"
     PAIRING_CODE = "pairing_code"
     QR_EXPIRED = "qr_expired"
     QR = "qr"
@@ -30,92 +29,112 @@ class Page(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The whole picture of the page, as one probe returned it."""
-
-    url: str = ""
-    ready: str = ""
-    error_page: bool = False
-    unsupported: bool = False
-    conflict: str | None = None
-    chats: bool = False
-    loading: bool = False
-    pairing_code: str | None = None
-    qr_expired: bool = False
-    qr_ref: str | None = None
-    startup: bool = False
-    landing: bool = False
-    linked: bool = False
-
-    @classmethod
-    def from_probe(cls, raw: Any) -> Snapshot:
-        """Build a snapshot from the probe's dict, ignoring anything unexpected."""
-        if not isinstance(raw, dict):
-            return cls()
-        known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in raw.items() if k in known})
-
-
-#: The spec's table, in its order: the first page state whose sign the snapshot shows wins.
-RECOGNITION_ORDER: tuple[tuple[Page, Callable[[Snapshot], object]], ...] = (
-    (Page.LOGGED_OUT, lambda s: sel.POST_LOGOUT_URL_MARK in s.url),
-    (Page.BROWSER_ERROR, lambda s: s.error_page),
-    (Page.UNSUPPORTED, lambda s: s.unsupported),
-    (Page.CONFLICT, lambda s: s.conflict),
-    (Page.CHATS, lambda s: s.chats),
-    (Page.LOADING, lambda s: s.loading),
-    (Page.PAIRING_CODE, lambda s: s.pairing_code),
-    (Page.QR_EXPIRED, lambda s: s.qr_expired),
-    (Page.QR, lambda s: s.qr_ref),
-    (Page.STARTUP, lambda s: s.startup),
-    (Page.LANDING, lambda s: s.landing),
+#: The DOM channel: the first page state whose sign the observation shows wins.
+DOM_RECOGNITION: tuple[tuple[Page, Callable[[Observation], object]], ...] = (
+    (Page.LOGGED_OUT, lambda o: o.post_logout),
+    (Page.BROWSER_ERROR, lambda o: o.error_page),
+    (Page.BLOCKED, lambda o: o.dom.blocked),
+    (Page.UNSUPPORTED, lambda o: o.dom.unsupported),
+    (Page.CONFLICT, lambda o: o.dom.conflict),
+    (Page.OTHER_TAB, lambda o: o.dom.other_tab),
+    (Page.CHATS, lambda o: o.dom.chats),
+    (Page.LOADING, lambda o: o.dom.loading),
+    (Page.OFFLINE, lambda o: o.dom.offline),
+    (Page.PAIRING_CODE, lambda o: o.dom.pairing_code),
+    (Page.QR_EXPIRED, lambda o: o.dom.qr_expired or o.dom.code_expired),
+    (Page.QR, lambda o: o.dom.qr_payload),
+    (Page.STARTUP, lambda o: o.dom.startup),
+    (Page.LANDING, lambda o: o.dom.landing),
 )
 
+#: The spec's order, used to settle a disagreement between the channels: the earlier row wins.
+ORDER: tuple[Page, ...] = tuple(page for page, _ in DOM_RECOGNITION) + (Page.UNKNOWN,)
 
-def classify(snap: Snapshot) -> Page:
-    """Tell which page state a snapshot shows (first match wins, as in the spec's table)."""
-    return next((page for page, shows in RECOGNITION_ORDER if shows(snap)), Page.UNKNOWN)
+#: The modules channel: Socket.state -> page (UNPAIRED and CONNECTED need a second look, below).
+SOCKET_STATES: dict[str, Page] = {
+    "OPENING": Page.STARTUP,
+    "UNLAUNCHED": Page.STARTUP,
+    "PAIRING": Page.LOADING,
+    "UNPAIRED": Page.QR,
+    "UNPAIRED_IDLE": Page.QR_EXPIRED,
+    "CONNECTED": Page.CHATS,
+    "TIMEOUT": Page.OFFLINE,
+    "CONFLICT": Page.CONFLICT,
+    "TOS_BLOCK": Page.BLOCKED,
+    "SMB_TOS_BLOCK": Page.BLOCKED,
+    "PROXYBLOCK": Page.BLOCKED,
+    "DEPRECATED_VERSION": Page.BLOCKED,
+}
+
+
+def dom_page(obs: Observation) -> Page:
+    """The page as the DOM alone shows it."""
+    return next((page for page, shows in DOM_RECOGNITION if shows(obs)), Page.UNKNOWN)
+
+
+def module_page(obs: Observation) -> Page | None:
+    """The page as WhatsApp's modules alone tell it; None when the modules are not available."""
+    mods = obs.modules
+    if mods is None:
+        return None
+    if obs.logout_seen:
+        return Page.LOGGED_OUT
+    page = SOCKET_STATES.get(mods.state.upper(), Page.UNKNOWN)
+    if page is Page.CHATS and not mods.has_synced:
+        return Page.LOADING
+    if page is Page.QR and not mods.qr_payload:
+        return Page.LANDING  # UNPAIRED with no code on screen yet (or the phone-number login)
+    return page
+
+
+@dataclass(frozen=True)
+class Sight:
+    """The page recognised from one observation: by which channel, and what each channel said."""
+
+    page: Page
+    seen_by: tuple[str, ...]
+    dom: Page
+    modules: Page | None
+    obs: Observation
+
+    @property
+    def qr_payload(self) -> str | None:
+        """The payload to serve: the DOM's when it saw the QR, else the one the modules pointed at."""
+        if self.page is not Page.QR:
+            return None
+        if self.dom is Page.QR:
+            return self.obs.dom.qr_payload
+        return self.obs.modules.qr_payload if self.obs.modules else None
+
+    @property
+    def block(self) -> str:
+        """Which block the page shows ('tos_block', 'proxyblock', ...)."""
+        if self.dom is Page.BLOCKED and self.obs.dom.blocked:
+            return str(self.obs.dom.blocked)
+        return (self.obs.modules.state if self.obs.modules else "blocked").lower() or "blocked"
+
+    @property
+    def disagreement(self) -> tuple[Page, Page] | None:
+        """(dom, modules) when both channels recognised something and it differs."""
+        if self.modules is None or Page.UNKNOWN in (self.dom, self.modules) or self.dom is self.modules:
+            return None
+        return self.dom, self.modules
+
+
+def recognise(obs: Observation) -> Sight:
+    """Recognise the page through both channels; when they differ, the spec's earlier row wins."""
+    dom, mods = dom_page(obs), module_page(obs)
+    found = [p for p in (dom, mods) if p is not None and p is not Page.UNKNOWN]
+    page = min(found, key=ORDER.index) if found else Page.UNKNOWN
+    seen_by = tuple(name for name, p in (("dom", dom), ("modules", mods)) if p is page and page is not Page.UNKNOWN)
+    return Sight(page, seen_by, dom, mods, obs)
 
 
 def format_pairing_code(raw: str | None) -> str | None:
     """Turn WhatsApp's 'A,B,C,D,E,F,G,H' into 'ABCD-EFGH' (None when it is not 8 characters)."""
-    if not raw:
+    if not raw or not isinstance(raw, str):
         return None
     code = "".join(ch for ch in raw if ch.isalnum()).upper()
     if len(code) != 8:
         return None
     return f"{code[:4]}-{code[4:]}"
-
-
-def click_text(driver: Any, texts: tuple[str, ...] | list[str], scope: str = sel.CLICKABLE) -> bool:
-    """Click the smallest clickable element whose text contains one of `texts`."""
-    return bool(driver.execute_script(sel.CLICK_TEXT_SCRIPT, scope, list(texts)))
-
-
-def click_dialog_button(driver: Any, text: str) -> bool:
-    """Click the button saying `text` inside a WhatsApp dialog."""
-    return bool(driver.execute_script(sel.CLICK_DIALOG_BUTTON_SCRIPT, sel.DIALOG, text))
-
-
-class WhatsAppPage:
-    """The page object: reads and clicks WhatsApp Web through a WebDriver."""
-
-    def __init__(self, driver: Any) -> None:
-        self.driver = driver
-
-    def open(self, url: str) -> None:
-        """Navigate to WhatsApp Web (returns at once with the 'none' page-load strategy)."""
-        self.driver.get(url)
-
-    def read(self) -> Snapshot:
-        """Read the whole page in one round trip."""
-        return Snapshot.from_probe(self.driver.execute_script(sel.PROBE_SCRIPT, sel.PROBE_ARGS))
-
-    def click_reload(self) -> bool:
-        """Click 'Click to reload QR code'; True when the button was there."""
-        return bool(self.driver.execute_script(sel.CLICK_RELOAD_SCRIPT, sel.RELOAD_BUTTON))
-
-    def click_use_here(self) -> bool:
-        """Click 'Use here' in the conflict dialog; True when it was there."""
-        return click_dialog_button(self.driver, sel.USE_HERE_TEXT)

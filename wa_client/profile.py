@@ -91,23 +91,30 @@ def record_pids(path: str | os.PathLike, pids: set[int], tmp_dir: str | None = N
         logger.warning("could not record the browser's pids: %s", exc)
 
 
-def kill_recorded(path: str | os.PathLike, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Kill what a previous gateway run recorded and left alive (same pid, same start time)."""
+def kill_recorded(path: str | os.PathLike, sleep: Callable[[float], None] = time.sleep) -> set[int]:
+    """Kill what a previous gateway run recorded and left alive (same pid, same start time).
+
+    Returns the recorded processes that would not die (the record is kept for them); empty when done.
+    """
     target = Path(path) / PID_FILE
     try:
         record = json.loads(target.read_text())
         table, tmp_dir = dict(record["pids"]), record.get("tmp_dir")
     except (OSError, ValueError, KeyError, TypeError):
-        return 0
+        return set()
     alive = {int(pid) for pid, started in table.items()
              if (info := procs.info(int(pid))) is not None and info.started == started and procs.alive(int(pid))}
+    left: set[int] = set()
     if alive:
         logger.warning("a previous run left %d browser process(es) on the profile; stopping them", len(alive))
-        procs.kill_tree(alive, grace=0, sleep=sleep)
+        left = procs.kill_tree(alive, grace=0, sleep=sleep)
+    if left:
+        logger.error("recorded browser processes would not die: %s", sorted(left))
+        return left
     if isinstance(tmp_dir, str) and os.path.basename(tmp_dir).startswith(TMP_PREFIX):
         remove_tree(tmp_dir, sleep=sleep)
     target.unlink(missing_ok=True)
-    return len(alive)
+    return set()
 
 
 def forget_pids(path: str | os.PathLike) -> None:

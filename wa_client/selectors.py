@@ -1,148 +1,122 @@
-"""Every WhatsApp Web selector and text the gateway relies on, in one place.
+"""Every WhatsApp Web sign the gateway relies on (selectors, texts, module names), in one place.
 
 WhatsApp renames classes and drops data-testid attributes often, so nothing here uses hashed
 class names or data-testid, and texts are matched case-insensitively and partially. The day
-WhatsApp changes its page, this is the one file to change (see ../shared/spec/whatsapp-web.md).
+WhatsApp changes its page, this is the one file to change; an operator can also override any
+entry without a code change: WA_SELECTORS_FILE names a JSON object {NAME: value} (see
+docs/whatsapp-web.md for what each sign means and where it comes from).
 """
 
 from __future__ import annotations
 
-# 1. logged out from the phone
-POST_LOGOUT_URL_MARK = "post_logout=1"
+import json
+from collections.abc import Mapping
+from types import MappingProxyType
 
-# 2. unsupported browser
-UNSUPPORTED_PAGE = "body.page-version, .version-title, a[href*='support.google.com/chrome/answer/95414']"
-UNSUPPORTED_TEXTS = ("whatsapp works with google chrome",)
+#: name -> a CSS selector (str) or a list of lower-case texts/names (list[str]).
+DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
+    # 1. logged out: the page's navigation entry, the Cmd logout marker, the linked marker
+    "POST_LOGOUT_URL_MARK": "post_logout=1",
+    "LINKED_STORAGE_KEY": "last-wid-md",
+    "LOGOUT_MARKER_KEY": "wa-gateway-logout",
+    # 2. blocked screens (checked only when no chat list and no QR are on the page)
+    "TOS_BLOCK_TEXTS": ["account is banned", "account has been banned", "banned from using whatsapp",
+                        "not allowed to use whatsapp"],
+    "SMB_TOS_BLOCK_TEXTS": ["temporarily banned"],
+    "PROXYBLOCK_TEXTS": ["network blocks whatsapp", "network is blocking whatsapp"],
+    "DEPRECATED_VERSION_TEXTS": ["needs to be updated", "version of whatsapp web is no longer supported",
+                                 "update whatsapp web"],
+    "SERVICE_UNAVAILABLE_TEXTS": ["service unavailable"],
+    # 3. unsupported browser
+    "UNSUPPORTED_TEXTS": ["whatsapp works with google chrome"],
+    # 4. conflict ("Use here"); the other-tab screen (5)
+    "DIALOG": "[role='dialog'], [data-animate-modal-popup]",
+    "USE_HERE_TEXT": "use here",
+    "OTHER_TAB_TEXTS": ["another active whatsapp web tab"],
+    # 6. chats
+    "CHAT_LIST": "#pane-side, [role='grid'][aria-label='Chat list'], [aria-label='Chat list']",
+    # 7. loading (a <progress> outside the startup screen, with one of these texts)
+    "PROGRESS": "progress",
+    "LOADING_TEXTS": ["loading your chats", "connecting\u2026", "connecting...", "downloading messages",
+                      "organizing messages", "your messages are downloading"],
+    # 8. offline: the button inside the QR holder, or the startup dialog
+    "OFFLINE_TEXTS": ["no internet connection", "connecting to whatsapp",
+                      "make sure your computer has an active internet connection"],
+    # 9. pairing code
+    "PAIRING_CODE": "[data-link-code]",
+    "PAIRING_CODE_ATTRIBUTE": "data-link-code",
+    "CODE_EXPIRED_TEXTS": ["click to generate new code", "code expired"],
+    # 10. QR expired (inside the holder that still carries the OLD payload)
+    "RELOAD_TEXT": "click to reload qr code",
+    "RELOAD_ICON": "span[data-icon='refresh-large']",
+    # 11. QR
+    "QR_CANVAS": "canvas[aria-label]",
+    "QR_REF_HOLDER": "[data-ref]",
+    "QR_REF_ATTRIBUTE": "data-ref",
+    "STAY_LOGGED_IN": "#auto-logout-toggle",
+    # 12. startup (React removes it when the app mounts)
+    "STARTUP": "#wa_web_initial_startup, #initial_startup",
+    # 13. landing
+    "PHONE_LOGIN_TEXTS": ["log in with phone number", "link with phone number"],
+    # driving the page
+    "PHONE_NUMBER_INPUT": "input[aria-label='Type your phone number.']",
+    "NEXT_TEXT": "next",
+    "MENU_BUTTON": "[aria-label='Menu'], span[data-icon='menu']",
+    "MENU_ITEM": "[role='menuitem'], li, [role='button']",
+    "LOG_OUT_TEXT": "log out",
+    "CLOSE_DIALOG_TEXTS": ["ok", "got it", "close", "continue", "not now", "done"],
+    # never clicked unless the user asked for a logout; a dialog with these words is never dismissed
+    "TRAP_TEXTS": ["log out", "logout", "sign out"],
+    "TRAP_DIALOG_TEXTS": ["use here", "log out", "connecting to whatsapp", "another active"],
+    # Chromium's own page when WA_URL cannot be reached
+    "BROWSER_ERROR_URL": "chrome-error://",
+    # WhatsApp's modules, through window.require
+    "SOCKET_MODULE": "WAWebSocketModel",
+    "CONN_MODULE": "WAWebConnModel",
+    "CMD_MODULE": "WAWebCmd",
+})
 
-# 3. conflict ("Use here")
-DIALOG = "[data-animate-modal-popup='true'], [role='dialog']"
-USE_HERE_TEXT = "use here"
+#: Block kinds in the order they are checked ("temporarily banned" before "banned").
+BLOCK_TEXT_KEYS = (("smb_tos_block", "SMB_TOS_BLOCK_TEXTS"), ("tos_block", "TOS_BLOCK_TEXTS"),
+                   ("proxyblock", "PROXYBLOCK_TEXTS"), ("deprecated_version", "DEPRECATED_VERSION_TEXTS"),
+                   ("service_unavailable", "SERVICE_UNAVAILABLE_TEXTS"))
 
-# 4. chats (logged in)
-CHAT_LIST = "#pane-side, #side, [aria-label='Chat list'], .two[tabindex]"
-
-# 5. loading chats
-LOADING_TEXT = "loading your chats"
-PROGRESS = "progress"
-
-# 6. pairing code
-PAIRING_CODE = "[data-link-code]"
-PHONE_LOGIN_TEXTS = ("log in with phone number", "link with phone number")
-PHONE_NUMBER_INPUT = "input[aria-label='Type your phone number.']"
-NEXT_TEXT = "next"
-
-# 7. QR expired
-RELOAD_BUTTON = "[data-ref] button, span[data-icon='refresh-large']"
-RELOAD_TEXT = "click to reload qr code"
-
-# 8. QR
-QR_CANVAS = "canvas[aria-label]"
-QR_REF_HOLDER = "[data-ref]"
-QR_TEXTS = ("scan this qr code", "scan me")
-
-# WhatsApp's QR rotation (whatsapp-web.md): the first ref lives ~60 s, then ~5 more of ~20 s each
+# WhatsApp's QR rotation: the first ref lives ~60 s, then ~5 more of ~20 s each
 QR_FIRST_REF_S = 60
 QR_NEXT_REF_S = 20
 QR_REFS_PER_CYCLE = 6
 
-# 9. startup
-STARTUP = "#initial_startup"
 
-# Logging out from the web side
-MENU_BUTTON = "[aria-label='Menu'], span[data-icon='menu']"
-LOG_OUT_TEXT = "log out"
+class SelectorsError(ValueError):
+    """The selector overrides file cannot be used (the message says why)."""
 
-# localStorage key that marks a linked profile
-LINKED_STORAGE_KEY = "last-wid-md"
 
-# Chromium's own page when WA_URL cannot be reached
-BROWSER_ERROR_URL = "chrome-error://"
-BROWSER_ERROR_TEXTS = ("this site can\u2019t be reached", "this site can't be reached", "err_")
+def load(path: str | None) -> dict[str, str | list[str]]:
+    """The signs: the defaults, with the overrides of the JSON file at `path` (if any) on top."""
+    signs = {key: list(value) if isinstance(value, list) else value for key, value in DEFAULTS.items()}
+    if not path:
+        return signs
+    try:
+        with open(path, encoding="utf-8") as fh:
+            overrides = json.load(fh)
+    except OSError as exc:
+        raise SelectorsError(f"WA_SELECTORS_FILE={path} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise SelectorsError(f"WA_SELECTORS_FILE={path} is not valid JSON: {exc}") from None
+    if not isinstance(overrides, dict):
+        raise SelectorsError(f"WA_SELECTORS_FILE={path} must hold a JSON object {{NAME: value}}")
+    for key, value in overrides.items():
+        signs[key] = _checked(path, key, value)
+    return signs
 
-#: Everything the page probe needs, handed to the script as its argument.
-PROBE_ARGS = {
-    "unsupported": UNSUPPORTED_PAGE,
-    "unsupportedTexts": list(UNSUPPORTED_TEXTS),
-    "dialog": DIALOG,
-    "useHere": USE_HERE_TEXT,
-    "chatList": CHAT_LIST,
-    "loadingText": LOADING_TEXT,
-    "progress": PROGRESS,
-    "pairingCode": PAIRING_CODE,
-    "phoneLogin": list(PHONE_LOGIN_TEXTS),
-    "reload": RELOAD_BUTTON,
-    "reloadText": RELOAD_TEXT,
-    "qrCanvas": QR_CANVAS,
-    "refHolder": QR_REF_HOLDER,
-    "startup": STARTUP,
-    "errorUrl": BROWSER_ERROR_URL,
-    "errorTexts": list(BROWSER_ERROR_TEXTS),
-    "linkedKey": LINKED_STORAGE_KEY,
-}
 
-#: One round trip per poll: the script returns the whole picture of the page as a dict.
-PROBE_SCRIPT = r"""
-const S = arguments[0];
-const low = (s) => (s || '').toLowerCase();
-const text = (el) => (el ? (el.innerText || el.textContent || '') : '').trim();
-const shown = (el) => !!el && !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-const one = (sel) => document.querySelector(sel);
-const all = (sel) => Array.from(document.querySelectorAll(sel));
-const body = low(document.body ? (document.body.innerText || '') : '');
-const has = (list) => list.some((t) => body.includes(t));
-const dialog = all(S.dialog).find((d) => low(text(d)).includes(S.useHere));
-const canvas = one(S.qrCanvas);
-const holder = canvas ? canvas.closest(S.refHolder) : null;
-const code = one(S.pairingCode);
-const loading = all(S.progress).some((p) => shown(p) && !p.closest(S.startup)) && body.includes(S.loadingText);
-return {
-  url: location.href,
-  ready: document.readyState,
-  error_page: location.href.startsWith(S.errorUrl) || (!!one('#main-frame-error') && has(S.errorTexts)),
-  unsupported: !!one(S.unsupported) || has(S.unsupportedTexts),
-  conflict: dialog ? text(dialog).slice(0, 300) : null,
-  chats: !!one(S.chatList),
-  loading: loading,
-  pairing_code: code ? code.getAttribute('data-link-code') : null,
-  qr_expired: !!one(S.reload) || body.includes(S.reloadText),
-  qr_ref: holder ? holder.getAttribute('data-ref') : null,
-  startup: !!one(S.startup),
-  landing: has(S.phoneLogin),
-  linked: (() => { try { return !!window.localStorage.getItem(S.linkedKey); } catch (e) { return false; } })(),
-};
-"""
-
-#: Clicks the smallest clickable element inside arguments[0] whose text contains one of arguments[1].
-CLICK_TEXT_SCRIPT = r"""
-const texts = arguments[1];
-let best = null, bestLen = Infinity;
-for (const el of document.querySelectorAll(arguments[0])) {
-  const t = (el.innerText || el.textContent || '').trim().toLowerCase();
-  if (t && t.length < bestLen && texts.some((x) => t.includes(x))) { best = el; bestLen = t.length; }
-}
-if (!best) return false;
-best.click();
-return true;
-"""
-
-#: Where a clickable control may be: WhatsApp uses buttons, links and role=button divs alike.
-CLICKABLE = "button, a, [role='button'], [role='menuitem'], li, div[tabindex], span"
-
-#: Clicks WhatsApp's "Click to reload QR code" button; returns whether one was found.
-CLICK_RELOAD_SCRIPT = r"""
-const el = document.querySelector(arguments[0]);
-if (!el) return false;
-(el.closest('button') || el).click();
-return true;
-"""
-
-#: Clicks the button whose text contains arguments[1] inside the dialog matching arguments[0].
-CLICK_DIALOG_BUTTON_SCRIPT = r"""
-const want = arguments[1];
-for (const d of document.querySelectorAll(arguments[0])) {
-  for (const b of d.querySelectorAll('button, [role="button"]')) {
-    if ((b.innerText || b.textContent || '').trim().toLowerCase().includes(want)) { b.click(); return true; }
-  }
-}
-return false;
-"""
+def _checked(path: str, key: str, value: object) -> str | list[str]:
+    if key not in DEFAULTS:
+        raise SelectorsError(f"WA_SELECTORS_FILE={path}: unknown name {key!r} (known: {', '.join(DEFAULTS)})")
+    if isinstance(DEFAULTS[key], list):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise SelectorsError(f"WA_SELECTORS_FILE={path}: {key} must be a non-empty list of texts")
+        return [v.strip().lower() for v in value]
+    if not isinstance(value, str) or not value.strip():
+        raise SelectorsError(f"WA_SELECTORS_FILE={path}: {key} must be a non-empty string")
+    return value.strip()

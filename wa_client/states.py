@@ -57,6 +57,14 @@ class Reason(StrEnum):
     START_ERROR = "start_error"
     FORCE_RESET = "force_reset"
     SHUTDOWN = "shutdown"
+    OFFLINE = "offline"
+    PAGE_NOT_RECOGNISED = "page_not_recognised"
+    TOS_BLOCK = "tos_block"
+    SMB_TOS_BLOCK = "smb_tos_block"
+    PROXYBLOCK = "proxyblock"
+    DEPRECATED_VERSION = "deprecated_version"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    BLOCKED = "blocked"
 
     def __str__(self) -> str:
         return self.value

@@ -54,7 +54,7 @@ def wants_linked() -> bool:
 
 
 def add_routes(app: Flask) -> None:
-    """POST /pairing-code, /logout and /takeover."""
+    """POST /pairing-code, /logout and /takeover; GET /screenshot.png."""
 
     @app.post("/pairing-code")
     def pairing_code() -> tuple[Response, int]:
@@ -75,6 +75,16 @@ def add_routes(app: Flask) -> None:
     def logout() -> tuple[Response, int]:
         """Log out of WhatsApp from the CRM: unlink this device, quit the browser, delete the profile."""
         return _command(get_client().logout)
+
+    @app.get("/screenshot.png")
+    def screenshot() -> Response:
+        """What the gateway's browser shows right now (or the last unrecognised page), for support."""
+        png = get_client().screenshot()
+        if png is None:
+            abort(404, "there is no browser running and no picture kept; click Generate QR")
+        response = Response(png, mimetype="image/png")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.post("/takeover")
     def takeover() -> tuple[Response, int]:

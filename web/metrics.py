@@ -27,6 +27,9 @@ COUNTERS = {
     "resets": ("wa_resets", "Force resets."),
     "crashes": ("wa_browser_crashes", "Browsers (Chromium or chromedriver) that died under the session."),
     "browser_starts": ("wa_browser_starts", "Browsers launched successfully."),
+    "channel_disagreements": ("wa_channel_disagreements",
+                              "Times the DOM and WhatsApp's modules lastingly disagreed about the page."),
+    "illegal_transitions": ("wa_illegal_transitions", "Transitions the state table forbids (bugs; never applied)."),
 }
 
 
@@ -47,6 +50,11 @@ class SessionCollector(Collector):
         counters = dict(self.client.counters)
         for key, (name, documentation) in COUNTERS.items():
             yield CounterMetricFamily(name, documentation, value=counters.get(key, 0))
+        seen = CounterMetricFamily("wa_page_recognitions", "Polls whose page state each reading channel recognised.",
+                                   labels=["channel"])
+        for channel in ("dom", "modules"):
+            seen.add_metric([channel], counters.get("seen_" + channel, 0))
+        yield seen
         webhooks = self.client.webhooks
         if webhooks is not None:
             deliveries = CounterMetricFamily("wa_webhook_deliveries", "Webhook events by outcome (after retries).",

@@ -1,0 +1,314 @@
+"""The session worker: the one owner of a browser's driver. Observe -> decide -> act, then commands.
+
+Data runs one way: the probe reads the page into an Observation, `recognise` and `decide` turn
+it into a Decision, the worker hands the decision to the client (state, QR, events) and runs its
+effects; the CRM's commands are queued here and answered through futures once an observation
+confirms them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from .browser import PROBE_TIMEOUT_S, is_fatal
+from .commands import ActionError, Command, PageActions
+from .decide import Decision, Effect, Facts, decide
+from .page import Page, Sight, recognise
+from .probe import PROBE_SCRIPT, Observation, probe_args
+from .states import RUNNING, Reason, State, StateError
+
+if TYPE_CHECKING:
+    from .browser import Browser
+    from .client import WhatsAppClient
+
+logger = logging.getLogger(__name__)
+
+STARTING_POLL_S = 0.05
+MAX_PROBE_FAILURES_S = 7.0  # with PROBE_TIMEOUT_S per try: a frozen browser is noticed within ~10 s
+DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
+
+CRASH_ERROR = "The browser stopped unexpectedly ({what} died). Click Generate QR to start again."
+UNRESPONSIVE_ERROR = "The browser stopped answering. Click Generate QR to start again."
+
+
+class SessionWorker:
+    """Reads the page of one browser, for one session generation, until that session ends."""
+
+    def __init__(self, client: WhatsAppClient, browser: Browser, generation: int) -> None:
+        self.client = client
+        self.browser = browser
+        self.generation = generation
+        self.settings = client.settings
+        self.args = probe_args(client.signs)
+        self.actions = PageActions(browser.driver, client.signs, client.sleep)
+        self._queue: deque[Command] = deque()
+        self._pending: list[Command] = []
+        self._guard = threading.Lock()
+        self._closed = False
+        self.ended: Decision | None = None
+        self.logout_requested = False
+        self.last_reload = self.last_takeover = -math.inf
+        self.unknown_since: float | None = None
+        self.opening_since: float | None = None
+        self.unknown_reported = False
+        self.failing_since: float | None = None
+        self._disagreement: tuple[tuple[Page, Page] | None, int] = (None, 0)
+        self._logged: set[object] = set()
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """Poll until the session is over or a reset takes it away; then answer every command left."""
+        try:
+            interval = self.settings.poll_interval_s
+            while self.client.is_current(self.generation) and self.step():
+                starting = self.client.state is State.STARTING  # the first QR is what the front desk waits for
+                self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
+        finally:
+            self._close()
+
+    def step(self) -> bool:
+        """One poll: check the processes, observe, decide, act; False when the session has ended."""
+        crashed = self.browser.crashed()
+        if crashed:
+            return self._end_crashed(CRASH_ERROR.format(what=crashed))
+        try:
+            self.browser.set_command_timeout(PROBE_TIMEOUT_S)
+            obs = Observation.from_probe(self.browser.driver.execute_script(PROBE_SCRIPT, self.args))
+        except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
+            return self._probe_failed(exc)
+        finally:
+            self.browser.set_command_timeout(None)
+        self.failing_since = None
+        sight = recognise(obs)
+        self._note(sight)
+        state = self.client.state
+        if state not in RUNNING:
+            return False
+        decision = decide(state, sight, self._facts(sight))
+        if decision.end:
+            return self._end(decision)
+        if not self.client.apply(self.generation, decision, sight):
+            return False
+        self._run_effects(decision.effects, sight)
+        self._confirm(sight)
+        self._run_commands()
+        return True
+
+    # -- commands -----------------------------------------------------------------------------
+    def submit(self, command: Command) -> Command:
+        """Queue a command for the next poll; StateError when the session has already ended."""
+        with self._guard:
+            if self._closed:
+                raise StateError(self._ended_words())
+            self._queue.append(command)
+        return command
+
+    def _run_commands(self) -> None:
+        while True:
+            with self._guard:
+                if not self._queue:
+                    return
+                command = self._queue.popleft()
+            try:
+                done = self._start(command)
+            except (ActionError, StateError) as exc:
+                command.future.set_exception(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a WebDriver error: the page did not cooperate
+                logger.warning("%s failed in the browser: %s", command.kind, _first_line(exc))
+                command.future.set_exception(ActionError(f"the browser did not carry out {command.kind}; "
+                                                         "try again, or click Force Reset"))
+                continue
+            if done:
+                continue
+            command.deadline = time.monotonic() + command.timeout_s
+            with self._guard:
+                self._pending.append(command)
+
+    def _start(self, command: Command) -> bool:
+        """Carry out the page part of `command`; True when it is answered already."""
+        state = self.client.state
+        if command.kind == "screenshot":
+            command.future.set_result(self.actions.screenshot())
+            return True
+        if command.kind == "pairing_code":
+            if state is not State.QR:
+                raise StateError(f"a pairing code needs the QR page: click Generate QR first (the session is {state})")
+            self.actions.enter_phone_number(command.args["digits"])
+            logger.info("pairing code requested for a number ending in %s", command.args["digits"][-2:])
+            return False
+        if command.kind == "logout":
+            if state is not State.CONNECTED:
+                raise StateError(f"logout needs a connected session (the session is {state})")
+            via = self.actions.log_out()
+            self.logout_requested = True
+            logger.info("logout from the CRM carried out (through the %s)", via)
+            return False
+        if command.kind == "takeover":
+            if state is not State.CONFLICT:
+                raise StateError(f"takeover needs the 'open elsewhere' conflict (the session is {state})")
+            if not self.actions.take_over():
+                raise ActionError("WhatsApp's 'Use here' button was not found")
+            return False
+        raise ActionError(f"unknown command {command.kind!r}")
+
+    def _confirm(self, sight: Sight) -> None:
+        """Answer the commands that this observation confirms, and those whose time is up."""
+        with self._guard:
+            pending = list(self._pending)
+        now = time.monotonic()
+        for command in pending:
+            answer = self._confirmation(command, sight)
+            if answer is None and now < command.deadline:
+                continue
+            with self._guard:
+                self._pending.remove(command)
+            if answer is None:
+                what = {"pairing_code": "a pairing code", "takeover": "the chats after 'Use here'",
+                        "logout": "the logged-out page"}.get(command.kind, command.kind)
+                command.future.set_exception(ActionError(f"WhatsApp did not show {what} within "
+                                                         f"{command.timeout_s:g} s"))
+            else:
+                command.future.set_result(answer)
+
+    def _confirmation(self, command: Command, sight: Sight) -> object | None:
+        status = self.client.status()
+        if command.kind == "pairing_code":
+            return status["pairing_code"]
+        if command.kind == "takeover" and status["state"] != State.CONFLICT.value:
+            return status
+        return None
+
+    def _close(self) -> None:
+        """The session is over: every queued or pending command is answered now."""
+        with self._guard:
+            self._closed = True
+            left = list(self._queue) + self._pending
+            self._queue.clear()
+            self._pending.clear()
+        for command in left:
+            if command.future.done():
+                continue
+            if command.kind == "logout" and self.ended is not None and self.ended.state is State.DISCONNECTED:
+                command.future.set_result(self.client.status())
+            else:
+                command.future.set_exception(StateError(self._ended_words()))
+
+    def _ended_words(self) -> str:
+        status = self.client.status()
+        reason = f", {status['reason']}" if status["reason"] else ""
+        return f"the session ended ({status['state']}{reason}) before the command was carried out"
+
+    # -- what the decision asks of the browser --------------------------------------------------
+    def _run_effects(self, effects: tuple[Effect, ...], sight: Sight) -> None:
+        for effect in effects:
+            try:
+                self._run_effect(effect, sight)
+            except Exception as exc:  # noqa: BLE001 - the next poll looks again
+                logger.warning("could not %s: %s", effect.value.replace("_", " "), _first_line(exc))
+
+    def _run_effect(self, effect: Effect, sight: Sight) -> None:
+        now = time.monotonic()
+        if effect is Effect.RELOAD_QR:
+            self.last_reload = now
+            code = sight.obs.dom.code_expired and not sight.obs.dom.qr_expired
+            via = self.actions.reload_code() if code else self.actions.reload_qr()
+            if via:
+                self.client.new_qr_cycle(self.generation)
+            logger.info("%s expired; asked for fresh ones (%s)", "pairing codes" if code else "QR",
+                        f"through the {via}" if via else "nothing to click")
+        elif effect is Effect.TAKE_OVER:
+            self.last_takeover = now
+            via = self.actions.take_over()
+            logger.info("WhatsApp was open elsewhere; took the session over (%s)", via or "nothing to click")
+        elif effect is Effect.TICK_STAY_LOGGED_IN:
+            ticked = self.actions.tick_stay_logged_in()
+            logger.info("'Stay logged in on this browser' was unticked; %s", "ticked it" if ticked else "could not")
+        elif effect is Effect.REPORT_UNRECOGNISED:
+            self.unknown_reported = True
+            logger.warning("WhatsApp Web shows a page the gateway does not recognise: %s", sight.obs.summary())
+            self.client.keep_screenshot(self.actions.screenshot())
+        elif effect is Effect.REPORT_OTHER_TAB:
+            self._log_once("other_tab", logging.ERROR, "bug: WhatsApp says another WhatsApp Web tab is open in "
+                           "the gateway's own browser")
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _facts(self, sight: Sight) -> Facts:
+        now = time.monotonic()
+        unknown = sight.page is Page.UNKNOWN
+        self.unknown_since = (self.unknown_since or now) if unknown else None
+        opening = sight.obs.modules is not None and sight.obs.modules.state.upper() == "OPENING"
+        self.opening_since = (self.opening_since or now) if opening else None
+        settings = self.settings
+        return Facts(
+            elapsed_s=now - self.client.started_at(),
+            qr_timeout_s=settings.qr_timeout_s,
+            start_timeout_s=settings.start_timeout_s,
+            wa_url=settings.wa_url,
+            takeover_on_conflict=settings.takeover_on_conflict,
+            logout_requested=self.logout_requested,
+            since_reload_s=now - self.last_reload,
+            since_takeover_s=now - self.last_takeover,
+            unknown_for_s=now - self.unknown_since if self.unknown_since else 0.0,
+            opening_for_s=now - self.opening_since if self.opening_since else 0.0,
+            unknown_reported=self.unknown_reported,
+        )
+
+    def _note(self, sight: Sight) -> None:
+        """Log once when a channel is missing or the two disagree for a while (never a payload)."""
+        if sight.page is Page.UNKNOWN:
+            return
+        if sight.modules is None:
+            self._log_once("no_modules", logging.WARNING, "WhatsApp's modules are not available "
+                           "(window.require): reading the page through the DOM only")
+        elif sight.dom is Page.UNKNOWN:
+            self._log_once("no_dom", logging.WARNING, "the page's DOM signs were not recognised (%s): reading "
+                           "WhatsApp's modules only", sight.page)
+        pair, polls = self._disagreement
+        now = sight.disagreement
+        polls = polls + 1 if now is not None and now == pair else (1 if now else 0)
+        self._disagreement = (now, polls)
+        if now is not None and polls == DISAGREEMENT_POLLS:
+            self._log_once(now, logging.WARNING, "the DOM shows %s but WhatsApp's modules say %s; going by %s",
+                           now[0], now[1], sight.page)
+            self.client.count("channel_disagreements")
+
+    def _log_once(self, key: object, level: int, message: str, *args: object) -> None:
+        if key not in self._logged:
+            self._logged.add(key)
+            logger.log(level, message, *args)
+
+    # -- endings ------------------------------------------------------------------------------
+    def _end(self, decision: Decision) -> bool:
+        self.ended = decision
+        self.client.end(self.generation, decision)
+        return False
+
+    def _end_crashed(self, error: str) -> bool:
+        self.client.count("crashes")
+        return self._end(Decision(State.FAILED, Reason.BROWSER_CRASHED, error, end=True))
+
+    def _probe_failed(self, exc: Exception) -> bool:
+        if not self.client.is_current(self.generation):
+            return False
+        crashed = self.browser.crashed()
+        if crashed:
+            return self._end_crashed(CRASH_ERROR.format(what=crashed))
+        if is_fatal(exc):
+            return self._end_crashed(CRASH_ERROR.format(what="the browser session"))
+        now = time.monotonic()
+        self.failing_since = self.failing_since or now
+        logger.debug("page probe failed: %s", _first_line(exc))
+        if now - self.failing_since > MAX_PROBE_FAILURES_S:
+            return self._end_crashed(UNRESPONSIVE_ERROR)
+        return True
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
