@@ -15,7 +15,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from tests.client_kit import nothing_left, wait_until
 from tests.sim import Simulator
+from wa_client import Settings, WhatsAppClient
 
 logger = logging.getLogger(__name__)
 
@@ -195,3 +197,36 @@ def make_driver(chrome_profile: Path) -> Iterator[ChromiumDrivers]:
     yield drivers
     drivers.quit_all()
     assert not drivers.alive(), f"browser processes left behind: {drivers.alive()}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The session client (wa_client) in this process, on the simulator, with a private profile.
+# ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_client(simulator: Simulator):
+    """Build clients on the simulator with a private profile; at teardown nothing may be left."""
+    made: list[tuple[WhatsAppClient, list]] = []
+    root = tempfile.mkdtemp(prefix="wa-client-test-")
+    profile_dir = os.path.join(root, "profile")
+
+    def build(**overrides) -> WhatsAppClient:
+        settings = Settings.from_mapping({"wa_url": simulator.url, "profile_dir": profile_dir,
+                                          "qr_timeout_s": 120, "start_timeout_s": 30, **overrides})
+        client = WhatsAppClient(settings)
+        events: list = []
+        client.subscribe(lambda name, payload: events.append((name, payload)))
+        client.events = events
+        made.append((client, events))
+        return client
+
+    yield build
+    for client, _ in made:
+        client.force_reset()
+    bugs = [client.counters["illegal_transitions"] for client, _ in made]
+    try:
+        assert not any(bugs), f"decide asked for transitions the state table forbids: {bugs}"
+        wait_until(lambda: nothing_left(profile_dir), 10, what="no browser left behind")
+        assert not os.path.exists(profile_dir), "force_reset left the profile directory"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -24,36 +22,9 @@ from tests.client_kit import (
     wait_state,
     wait_until,
 )
-from wa_client import Settings, StateError, WhatsAppClient, procs
+from wa_client import StateError, procs
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def make_client(simulator):
-    """Build clients on the simulator with a private profile; at teardown nothing may be left."""
-    made: list[tuple[WhatsAppClient, list]] = []
-    root = tempfile.mkdtemp(prefix="wa-client-test-")
-    profile_dir = os.path.join(root, "profile")
-
-    def build(**overrides) -> WhatsAppClient:
-        settings = Settings.from_mapping({"wa_url": simulator.url, "profile_dir": profile_dir,
-                                          "qr_timeout_s": 120, "start_timeout_s": 30, **overrides})
-        client = WhatsAppClient(settings)
-        events: list = []
-        client.subscribe(lambda name, payload: events.append((name, payload)))
-        client.events = events
-        made.append((client, events))
-        return client
-
-    yield build
-    for client, _ in made:
-        client.force_reset()
-    try:
-        wait_until(lambda: nothing_left(profile_dir), 10, what="no browser left behind")
-        assert not os.path.exists(profile_dir), "force_reset left the profile directory"
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def connected_client(make_client, simulator, **overrides):

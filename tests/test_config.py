@@ -1,6 +1,7 @@
 """Settings: defaults in one place, environment names, command-line flags, clear errors."""
 
 import argparse
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,37 @@ def test_mapping_accepts_env_names_and_rejects_unknown_keys():
     assert Settings.from_mapping({"WA_URL": "http://127.0.0.1:2/"}).wa_url == "http://127.0.0.1:2/"
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.from_mapping({"WA_NOPE": "1"})
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("{not json", "not valid JSON"),
+    ('["QR_CANVAS"]', "JSON object"),
+    ('{"QR_CANVAS_TYPO": "canvas"}', "unknown name 'QR_CANVAS_TYPO'"),
+    ('{"QR_CANVAS": ""}', "non-empty string"),
+    ('{"LOADING_TEXTS": "loading"}', "list of texts"),
+])
+def test_a_bad_selectors_file_is_refused_in_words(tmp_path, content, words):
+    path = tmp_path / "selectors.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=words):
+        Settings.from_mapping({"WA_SELECTORS_FILE": str(path)})
+
+
+def test_a_missing_selectors_file_stops_the_service_with_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "app.py", "--wa-selectors-file", str(tmp_path / "none.json")],
+                          capture_output=True, text=True, timeout=60, cwd=str(Path(__file__).resolve().parent.parent))
+    assert done.returncode == 2
+    assert "WA_SELECTORS_FILE" in done.stderr and "cannot be read" in done.stderr
+
+
+def test_selector_overrides_replace_only_what_they_name(tmp_path):
+    from wa_client import selectors
+
+    path = tmp_path / "selectors.json"
+    path.write_text('{"CHAT_LIST": "#chat-pane", "LOADING_TEXTS": ["Preparing"]}')
+    signs = selectors.load(str(path))
+    assert signs["CHAT_LIST"] == "#chat-pane" and signs["LOADING_TEXTS"] == ["preparing"]
+    assert signs["QR_CANVAS"] == selectors.DEFAULTS["QR_CANVAS"]

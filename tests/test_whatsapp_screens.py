@@ -10,7 +10,6 @@ import os
 import pytest
 
 from tests.client_kit import decode_png, holds_for, nothing_left, phone_scans, wait_state, wait_until
-from tests.test_client import make_client  # noqa: F401 - the fixture
 from wa_client import commands
 
 pytestmark = pytest.mark.browser
@@ -224,3 +223,33 @@ def test_the_screenshot_shows_the_browser_now(make_client, simulator):
     client.start_session()
     live_qr(client, simulator)
     assert client.screenshot().startswith(b"\x89PNG")
+
+
+#: What an operator writes the day WhatsApp renames its signs (here: the simulator's drifted names).
+DRIFT_OVERRIDES = {
+    "STARTUP": "#wa_web_startup_v2",
+    "QR_CANVAS": "[data-qr-payload] canvas",
+    "QR_REF_HOLDER": "[data-qr-payload]",
+    "QR_REF_ATTRIBUTE": "data-qr-payload",
+    "CHAT_LIST": "#chat-pane",
+    "PROGRESS": "[role='progressbar']",
+    "LOADING_TEXTS": ["preparing your conversations", "reaching the servers", "fetching history", "sorting history"],
+}
+
+
+def test_an_operator_can_follow_a_renamed_page_with_a_selectors_file(make_client, simulator, tmp_path):
+    import json
+
+    simulator.configure(dom_drift=True, modules=False)  # nothing the built-in signs know
+    blind = make_client()
+    blind.start_session()
+    assert holds_for(lambda: blind.state.value == "starting" and blind.qr() is None, 3.0)
+    blind.force_reset()
+    overrides = tmp_path / "selectors.json"
+    overrides.write_text(json.dumps(DRIFT_OVERRIDES))
+    client = make_client(selectors_file=str(overrides))
+    client.start_session()
+    live_qr(client, simulator)
+    phone_scans(client, simulator)
+    wait_state(client, "connected")
+    assert client.status()["seen_by"] == ["dom"]
