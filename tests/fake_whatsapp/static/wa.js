@@ -37,6 +37,7 @@
   var stayLoggedIn = config.stay_logged_in_default;
   var pairingUntil = 0;     // Socket.state is PAIRING until then (right after a scan)
   var synced = false;       // the chat list has shown
+  var whatsNewShown = false;  // the "What's new" dialog shows once per page load
   var qr = {box: null, canvas: null, payload: null, expired: false};
   var pairing = {box: null, holder: null, code: null, expired: false};
   var conflictDialog = null, connectingDialog = null, whatsNewDialog = null, offlineBanner = null;
@@ -527,10 +528,11 @@
         if (item && item.getAttribute("data-item") === "Log out") confirmLogout();
       });
     });
-    if (config.whats_new && !whatsNewDialog) showWhatsNew();
+    if (config.whats_new && !whatsNewShown) showWhatsNew();
   }
 
   function showWhatsNew() {
+    whatsNewShown = true;
     whatsNewDialog = V.whatsNew();
     var close = function () {
       if (!whatsNewDialog) return;
