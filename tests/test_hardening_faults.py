@@ -121,7 +121,7 @@ def test_a_page_that_never_shows_a_qr_fails_after_the_start_timeout(gateway_fact
     print(f"\nnever a QR: failed {elapsed:.2f} s after Generate QR (WA_START_TIMEOUT_S=3)")
 
     assert failed["reason"] == "start_timeout"
-    assert "did not load within 3 s" in failed["error"]
+    assert "did not finish loading within 3 s" in failed["error"]
     assert elapsed >= 3, "it gave up before the start timeout"
     assert gateway.stays("failed", seconds=1.0)
 

@@ -306,9 +306,8 @@ class WhatsAppClient:
                 self._transition(decision.state, decision.reason, decision.error)
             elif (decision.reason, decision.error) != (self._reason, self._error):
                 self._annotate(decision.reason, decision.error)
-            if sight.seen_by and sight.seen_by != self._seen_by:
+            if sight.seen_by:  # diagnostic: read by /status, carried by the next status event, never one of its own
                 self._seen_by = sight.seen_by
-                self._queue_status()
             if decision.pairing_code != self._pairing_code:
                 self._pairing_code = decision.pairing_code
                 self._queue_status()
@@ -319,9 +318,12 @@ class WhatsAppClient:
         self._flush()
         return True
 
-    def end(self, generation: int, decision: Decision) -> bool:
-        """End the session of `generation` as `decision` says (logout, failure, timeout)."""
-        return self._finish(generation, decision)
+    def end(self, generation: int, decision: Decision, then: Callable[[], None] | None = None) -> bool:
+        """End the session of `generation` as `decision` says (logout, failure, timeout).
+
+        `then` runs once the new state is published, before the browser is torn down.
+        """
+        return self._finish(generation, decision, then=then)
 
     def new_qr_cycle(self, generation: int) -> None:
         """WhatsApp starts a new rotation (after a reload): the next code is the cycle's first."""
@@ -344,7 +346,8 @@ class WhatsAppClient:
         self._bus.queue(event, payload or {})
         self._flush()
 
-    def _finish(self, generation: int, decision: Decision, teardown: bool = True) -> bool:
+    def _finish(self, generation: int, decision: Decision, teardown: bool = True,
+                then: Callable[[], None] | None = None) -> bool:
         """Set the ending state, quit the browser, and delete the profile when the decision says so."""
         with self._lifecycle if teardown else contextlib.nullcontext():
             with self._lock:
@@ -353,6 +356,8 @@ class WhatsAppClient:
                 browser, self._browser, self._worker = self._browser, None, None
                 self._transition(decision.state, decision.reason, decision.error)
             self._flush()
+            if then is not None:
+                then()
             if browser is not None:
                 browser.quit(graceful=False)
             if decision.delete_profile:

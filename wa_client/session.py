@@ -286,7 +286,7 @@ class SessionWorker:
     # -- endings ------------------------------------------------------------------------------
     def _end(self, decision: Decision) -> bool:
         self.ended = decision
-        self.client.end(self.generation, decision)
+        self.client.end(self.generation, decision, then=self._close)  # commands answered before the teardown
         return False
 
     def _end_crashed(self, error: str) -> bool:
