@@ -329,7 +329,7 @@ def test_loading_themes(simulator: Simulator, make_driver, theme: str, pattern: 
     if extra:
         assert extra in screen.text
     wait_css(driver, CHAT_LIST)
-    assert 1.3 <= time.monotonic() - began <= 4.0
+    assert 1.3 <= time.monotonic() - began <= 8.0  # loading_s is 1.5; generous for a busy machine
     texts = driver.execute_script("return window.loadingTexts;")
     assert all(re.match(pattern, text) for text in texts), texts
     if theme == "classic":
