@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STARTING_POLL_S = 0.05
-MAX_PROBE_FAILURES_S = 7.0  # with PROBE_TIMEOUT_S per try: a frozen browser is noticed within ~10 s
+MAX_PROBE_FAILURES_S = 6.0  # after the first 2-s probe timeout: a frozen browser is noticed within ~10 s
 DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
 
 CRASH_ERROR = "The browser stopped unexpectedly ({what} died). Click Generate QR to start again."
