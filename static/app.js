@@ -40,6 +40,9 @@
   }
 
   function describe(s) {
+    if (s.reason === "offline" && STOPPED.indexOf(s.state) < 0) {
+      return ["No connection to WhatsApp", s.error || "The gateway waits and recovers by itself."];
+    }
     switch (s.state) {
       case "idle":
         return [IDLE_WORDS[s.reason] || "Not linked — click Generate QR to link the clinic phone", ""];

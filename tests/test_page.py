@@ -188,3 +188,17 @@ def test_page_explains_a_failure_in_plain_words(make_driver, gateway_factory):
     assert not desk.element("qr-img").is_displayed()
     desk.shot("08-failed")
     assert not desk.gateway.browser_pids()
+
+
+def test_page_says_when_the_gateway_has_no_connection_to_whatsapp(make_driver, gateway_factory, simulator):
+    desk = FrontDesk(make_driver(), gateway_factory())
+    desk.wait_state("idle")
+    desk.click("generate")
+    desk.wait_state("qr")
+    simulator.configure(screen="offline")
+    desk.wait(lambda: desk.headline() == "No connection to WhatsApp", 20, what="the offline headline")
+    assert "no connection to WhatsApp" in desk.element("detail").text
+    assert not desk.element("qr-img").is_displayed()
+    desk.shot("09-offline")
+    simulator.configure(screen="")
+    desk.wait(lambda: desk.headline().startswith("Scan this code"), 20, what="the QR again")
