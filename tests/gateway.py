@@ -194,6 +194,8 @@ class Gateway:
         if check:
             assert self.exit_code == 0, f"the gateway exited with {self.exit_code}\n{self.log_tail()}"
             assert not left, f"browser processes outlived the gateway: {left}\n{self.log_tail()}"
+            bugs = [line for line in self.log_text().splitlines() if " bug: " in line]
+            assert not bugs, f"the gateway logged bugs (e.g. an illegal transition): {bugs}"
         return self.exit_code
 
     def log_text(self) -> str:
