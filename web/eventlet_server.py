@@ -13,7 +13,15 @@ from typing import Any, TextIO
 import eventlet
 import eventlet.wsgi
 
-from .serving import HEADER_TIMEOUT_S, SOCKET_TIMEOUT_S, ConnectionBoard, linger_close, refusal_bytes, words_for
+from .serving import (
+    CLOSE_AFTER_ANSWER,
+    HEADER_TIMEOUT_S,
+    SOCKET_TIMEOUT_S,
+    ConnectionBoard,
+    linger_close,
+    refusal_bytes,
+    words_for,
+)
 
 #: eventlet refuses longer request lines itself; the shield refuses past 8 KiB, in JSON, after reading them.
 URL_LENGTH_LIMIT = 64 * 1024
@@ -85,6 +93,14 @@ class GatewayHttpProtocol(eventlet.wsgi.HttpProtocol):
             self._refuse(400)
             return False
         return True
+
+    def get_environ(self) -> dict:
+        environ = super().get_environ()
+        environ[CLOSE_AFTER_ANSWER] = self._close_after_answer  # a refused body is never read to its end
+        return environ
+
+    def _close_after_answer(self) -> None:
+        self.close_connection = 1
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         self._refuse(int(code))

@@ -25,6 +25,8 @@ from werkzeug.serving import WSGIRequestHandler
 
 logger = logging.getLogger(__name__)
 
+#: In the environ of every request: call it to close the connection after the answer (see web/shield.py).
+CLOSE_AFTER_ANSWER = "wa_gateway.close_after_answer"
 MAX_CONNECTIONS = 1000
 #: File descriptors kept for everything but clients: the listener, Chromium's pipes, chromedriver's HTTP
 #: connections, the log, profile and pid files, webhooks.
@@ -172,6 +174,14 @@ class GatewayRequestHandler(WSGIRequestHandler):
     def finish(self) -> None:
         self.board.closed(self)
         super().finish()
+
+    def make_environ(self) -> dict:
+        environ = super().make_environ()
+        environ[CLOSE_AFTER_ANSWER] = self._close_after_answer  # a refused body is never read to its end
+        return environ
+
+    def _close_after_answer(self) -> None:
+        self.close_connection = True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         self.close_connection = True

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
 from .guards import MAX_BODY_BYTES
+from .serving import CLOSE_AFTER_ANSWER
 from .sessions import ADMISSION_KEY, EngineIOGate
 
 logger = logging.getLogger(__name__)
@@ -78,8 +79,22 @@ class SocketIOShield:
         return self._engineio(environ, start_response)
 
     def _read_unframed_body(self, environ: dict) -> tuple[str, str] | None:
-        """A body without Content-Length: read at most max+1 bytes and give it one (or refuse it)."""
-        if environ.get("CONTENT_LENGTH") or not environ.get("HTTP_TRANSFER_ENCODING"):
+        """A body without Content-Length: read at most max+1 bytes and give it one (or refuse it).
+
+        When a body is refused, the connection is closed after the answer: the rest is never read.
+        """
+        refusal = self._unframed_body_refusal(environ)
+        if refusal:
+            environ.get(CLOSE_AFTER_ANSWER, lambda: None)()
+        return refusal
+
+    def _unframed_body_refusal(self, environ: dict) -> tuple[str, str] | None:
+        length = environ.get("CONTENT_LENGTH")
+        if length:
+            too_large = length.isdigit() and int(length) > self.max_bytes
+            return ("413 Request Entity Too Large", BODY_TOO_LARGE.format(kib=self.max_bytes // 1024)) \
+                if too_large else None
+        if not environ.get("HTTP_TRANSFER_ENCODING"):
             return None
         try:
             body = environ["wsgi.input"].read(self.max_bytes + 1)
