@@ -7,8 +7,8 @@ thousands of sessions a minute. The gate decides at the handshake:
 - a handshake that carries the token (`Authorization: Bearer`, `X-API-Key` or `?token=`) is admitted;
   a wrong one is refused (401);
 - one without (clients that send the token only in Socket.IO's `auth`, as before, and every client of
-  a gateway without a token) waits in a small room: at most WAITING_LIMIT of them per ping interval may
-  be admitted and not yet connected to Socket.IO; past that, 503;
+  a gateway without a token) waits in a small room: at most WAITING_LIMIT of them, admitted within the
+  last ping interval (25 s), may be not yet connected to Socket.IO; past that, 503;
 - any session that has not connected to Socket.IO within UNCONNECTED_TTL_S is closed;
 - at most SESSION_LIMIT sessions live at once.
 """
@@ -130,9 +130,8 @@ class EngineIOGate:
             return self._unconnected
 
     def _window_s(self) -> float:
-        """How long an admission counts: its session's first ping task sleeps this long, even once closed."""
-        eio = self.socketio.server.eio
-        return float(eio.ping_interval) + float(eio.ping_timeout)
+        """How long an admission counts: its session's first ping task sleeps a ping interval, even once closed."""
+        return float(self.socketio.server.eio.ping_interval) + 1.0
 
     def _prune(self, now: float) -> None:
         window = self._window_s()

@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
+from .errors import INTERNAL
 from .guards import MAX_BODY_BYTES
 from .serving import CLOSE_AFTER_ANSWER
 from .sessions import ADMISSION_KEY, EngineIOGate
@@ -34,7 +35,7 @@ URL_TOO_LONG = "the address is too long (more than 8 KiB); nothing was done"
 BODY_TOO_LARGE = "the request body is too large (more than {kib} KiB); nothing was done"
 BODY_TOO_SLOW = "the request body did not arrive in time; nothing was done"
 BODY_BROKEN = "the request body was cut off or badly framed; nothing was done"
-INTERNAL = "something went wrong inside the gateway; try again, and restart it if this keeps happening"
+
 #: Engine.IO's refusals, in words.
 ENGINEIO_WORDS = {
     "Not an accepted origin.": "this web page may not open a live connection; add it to WA_CORS_ORIGINS",
