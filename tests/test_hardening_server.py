@@ -36,9 +36,7 @@ def _raw(gateway: Gateway, request: bytes, timeout: float = 15.0) -> tuple[int, 
     """Send `request` as is, read the answer to the end: (status, JSON body or {}, raw head)."""
     with socket.create_connection(_address(gateway), timeout=timeout) as sock:
         sock.sendall(request)
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
+        answer = _read_answer(sock)
     head, _, body = answer.partition(b"\r\n\r\n")
     try:
         payload = json.loads(body) if body else {}

@@ -63,6 +63,7 @@ class SocketIOShield:
     def _shield(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if len(environ.get("RAW_PATH_INFO", path)) + len(environ.get("QUERY_STRING", "")) > MAX_URL_BYTES:
+            environ.get(CLOSE_AFTER_ANSWER, lambda: None)()
             return json_error(start_response, "414 URI Too Long", URL_TOO_LONG)
         refusal = self._read_unframed_body(environ)
         if refusal:
