@@ -152,7 +152,8 @@ class EngineIOGate:
         self.socketio.start_background_task(self._sweep_forever)
 
     def _sweep_forever(self) -> None:
-        while True:
+        server = self.socketio.server
+        while self.socketio.server is server:  # another app bound to the same SocketIO (tests) ends it
             self.socketio.sleep(SWEEP_EVERY_S)
             try:
                 self.sweep()
