@@ -187,6 +187,17 @@ def test_oversized_and_malformed_requests_are_answered_in_json(gateway_factory):
     assert gateway.status()["state"] == "idle" and gateway.get("/history").json()["history"] == []
 
 
+@pytest.mark.parametrize("query, words", [
+    ("EIO=4&transport=polling&sid=no-such-session", "ended"), ("EIO=3&transport=polling", "refused"),
+    ("EIO=4&transport=carrier-pigeon", "refused"),
+])
+def test_engineio_refusals_are_in_words(gateway_factory, query, words):
+    gateway = gateway_factory()
+    response = gateway.get(f"/socket.io/?{query}")
+    assert response.status_code == 400 and response.headers["Content-Type"] == "application/json"
+    assert words in response.json()["error"], response.json()
+
+
 # -- Engine.IO handshakes ------------------------------------------------------------------------------------
 def _handshakes(gateway: Gateway, count: int, codes: list, headers: dict | None = None) -> None:
     """One keep-alive socket opening `count` Engine.IO sessions in a row, never logging in."""
