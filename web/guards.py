@@ -1,4 +1,4 @@
-"""What every request passes first: the API token, a sane body, CORS and safe headers."""
+"""What every request passes first: host name, origin of a change, API token, a sane body, CORS, safe headers."""
 
 from __future__ import annotations
 
