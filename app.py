@@ -32,7 +32,9 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics, serving
+from web.sessions import EngineIOGate
+from web.shield import SocketIOShield
 
 logger = logging.getLogger("wa_gateway")
 
@@ -43,6 +45,7 @@ events.register(socketio)
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     """Build the app: settings, the one session client, guards, routes and Socket.IO."""
     settings = _settings(config)
+    guards.trusted_proxies(settings)  # a ConfigError now, not at the first request
     app = Flask(__name__)
     app.config[guards.SETTINGS_KEY] = settings
     app.config["MAX_CONTENT_LENGTH"] = guards.MAX_BODY_BYTES
@@ -50,15 +53,15 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     guards.register(app)
     errors.register(app)
     async_mode = _usable_async_mode(settings.async_mode)
-    extra_origins = settings.cors_origin_list
     socketio.init_app(
         app,
         async_mode=async_mode,
-        cors_allowed_origins=lambda origin, environ: guards.origin_allowed(origin, environ, extra_origins),
+        cors_allowed_origins=lambda origin, environ: guards.origin_allowed(origin, environ, settings),
         manage_session=False,
         max_http_buffer_size=guards.MAX_BODY_BYTES,
     )
-    app.wsgi_app = guards.SocketIOShield(app.wsgi_app)  # outermost: before Engine.IO sees a request
+    # outermost: before Engine.IO or Flask see a request
+    app.wsgi_app = SocketIOShield(app.wsgi_app, EngineIOGate(socketio, settings))
     client = WhatsAppClient(settings, spawn=socketio.start_background_task, sleep=socketio.sleep)
     client.subscribe(events.broadcaster(socketio))
     app.extensions[EXTENSION] = client
@@ -173,7 +176,9 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     wa_config.add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        return wa_config.from_args(args)
+        settings = wa_config.from_args(args)
+        guards.trusted_proxies(settings)  # WA_TRUSTED_PROXIES must parse
+        return settings
     except ConfigError as exc:
         parser.exit(2, f"app.py: configuration error: {exc}\n")
 
@@ -181,6 +186,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the service until SIGTERM/SIGINT; the browser quits with it."""
     settings = parse_args(argv)
+    serving.raise_open_files_limit()  # room for the connection cap (web/serving.py)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     problem = lifecycle.insecure_remote_problem(settings)
     if problem:
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
                 "required" if settings.api_token else "not set")
-    run_options = {"allow_unsafe_werkzeug": True} if socketio.async_mode == "threading" else {}
+    run_options = serving.server_options(socketio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
     try:
         socketio.run(app, host=settings.host, port=settings.port,
                      log_output=settings.log_level.upper() == "DEBUG", **run_options)

@@ -203,7 +203,9 @@
       startPolling();
       return;
     }
-    socket = window.io({ auth: function (cb) { cb({ token: token }); } });
+    // The token goes in the handshake's header too: the gateway then admits the connection at once,
+    // instead of keeping it in its small room for connections that have not logged in yet.
+    socket = window.io({ auth: function (cb) { cb({ token: token }); }, extraHeaders: authHeaders() });
     socket.on("connect", function () { setLink("live", "Live"); stopPolling(); });
     socket.on("disconnect", function () { setLink("down", "Reconnecting…"); startPolling(); });
     socket.on("connect_error", function (err) {
@@ -303,7 +305,12 @@
     tokenForm.hidden = true;
     needToken = false;
     fetchStatus();
-    if (socket) socket.connect(); else connectSocket();
+    if (socket) {
+      socket.io.opts.extraHeaders = authHeaders();
+      socket.connect();
+    } else {
+      connectSocket();
+    }
   });
 
   fetchStatus();

@@ -81,14 +81,15 @@ def test_wrong_method_is_405_json_with_allow(http, method, path):
 
 
 @pytest.mark.parametrize("path", ["/start-session", "/force-reset"])
-@pytest.mark.parametrize("body, content_type", [
-    ("{not json", "application/json"), ("hello", "text/plain"), ("\xff\xfe", "application/json"),
+@pytest.mark.parametrize("body, content_type, code", [
+    ("{not json", "application/json", 400), ("hello", "text/plain", 415), ("\xff\xfe", "application/json", 400),
+    ("{}", "text/plain", 415), ("{}", "application/x-www-form-urlencoded", 415),
 ])
-def test_malformed_body_is_400_and_changes_nothing(app, path, body, content_type):
+def test_malformed_body_is_refused_and_changes_nothing(app, path, body, content_type, code):
     client = app.test_client()
     before = client.get("/status").get_json()
     response = client.post(path, data=body.encode("latin-1"), content_type=content_type)
-    assert response.status_code == 400
+    assert response.status_code == code
     assert is_json_error(response)
     assert client.get("/status").get_json() == before
     assert app.extensions["wa_client"].counters["starts"] == 0

@@ -62,6 +62,10 @@ class Settings:
     cors_origins: str = field(
         default="", metadata=_meta("WA_CORS_ORIGINS", "comma-separated extra origins allowed to call the API")
     )
+    trusted_proxies: str = field(
+        default="",
+        metadata=_meta("WA_TRUSTED_PROXIES", "reverse proxies (IPs or networks) whose X-Forwarded-Proto is believed"),
+    )
     allow_insecure_remote: bool = field(
         default=False,
         metadata=_meta(

@@ -14,8 +14,13 @@ MESSAGES = {
     401: "a valid API token is required",
     404: "no such page or endpoint",
     405: "this method is not allowed here",
+    403: "this request is not allowed here",
     413: "the request body is too large",
+    415: "send the request body as JSON (Content-Type: application/json), or send no body",
 }
+INTERNAL = (
+    "something went wrong inside the gateway; try again, and restart it if this keeps happening (its log says why)"
+)
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -36,7 +41,7 @@ def _unexpected(exc: Exception) -> tuple[Response, int]:
     if isinstance(exc, HTTPException):
         return _http_error(exc), exc.code or 500
     logger.exception("unhandled error")
-    return jsonify(error="internal error; the gateway log has the details"), 500
+    return jsonify(error=INTERNAL), 500
 
 
 def register(app: Flask) -> None:

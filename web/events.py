@@ -13,6 +13,7 @@ from wa_client import ActionError, ResetError, StateError
 
 from . import RESET_MESSAGE, get_client
 from .guards import SETTINGS_KEY, command_payload_problem, connection_refusal
+from .sessions import note_connected
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def on_connect(auth: Any = None) -> None:
     refusal = connection_refusal(auth, request.environ, current_app.config[SETTINGS_KEY])
     if refusal:
         raise ConnectionRefusedError(refusal)
+    note_connected(request.environ)  # its Engine.IO session no longer counts as waiting to log in
     emit("status", get_client().status())
 
 

@@ -1,17 +1,19 @@
-"""What every request passes first: the API token, a sane body, CORS and safe headers."""
+"""What every request passes first: host name, origin of a change, API token, a sane body, CORS, safe headers."""
 
 from __future__ import annotations
 
+import functools
 import hmac
-import io
+import ipaddress
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import urllib.parse
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, request
 
-from wa_client import Settings
+from wa_client import ConfigError, Settings
 
 from .lifecycle import is_loopback
 
@@ -29,10 +31,15 @@ FOREIGN_HOST = (
     "(a web page on another host name must not reach the clinic's QR); set WA_API_TOKEN to serve other names"
 )
 BODY_NOT_AN_OBJECT = "the request body must be a JSON object (or empty)"
+FOREIGN_ORIGIN = (
+    "this request came from another web page ({origin}); only the gateway's own page and the origins listed in "
+    "WA_CORS_ORIGINS may change the session"
+)
+BODY_NOT_JSON = "send the request body as JSON (Content-Type: application/json), or send no body"
 
-SOCKETIO_PATH = "/socket.io"
-#: What a client may POST over Engine.IO long-polling: close, pong, message, upgrade, and "b" (binary message).
-ENGINEIO_CLIENT_PACKETS = frozenset("1345b")
+#: Methods that change nothing: a page on another site may send them (it cannot read the answer).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+JSON_MIMETYPE = "application/json"
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -102,10 +109,15 @@ def command_payload_problem(event: str, args: tuple) -> str | None:
 
 def request_token(req: Request) -> str | None:
     """The token a request carries: `Authorization: Bearer …` or `X-API-Key: …`."""
-    scheme, _, value = req.headers.get("Authorization", "").partition(" ")
+    return header_token(req.environ)
+
+
+def header_token(environ: Mapping[str, Any]) -> str | None:
+    """The token in a WSGI request's headers: `Authorization: Bearer …` or `X-API-Key: …`."""
+    scheme, _, value = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return req.headers.get("X-API-Key", "").strip() or None
+    return str(environ.get("HTTP_X_API_KEY", "")).strip() or None
 
 
 def socket_token(auth: Any) -> str | None:
@@ -115,18 +127,80 @@ def socket_token(auth: Any) -> str | None:
     return None
 
 
-def origin_allowed(origin: str | None, environ: Mapping[str, Any], extra: list[str]) -> bool:
-    """Same origin, or one of WA_CORS_ORIGINS (never a wildcard)."""
+def origin_allowed(origin: str | None, environ: Mapping[str, Any], config: Settings) -> bool:
+    """No origin (not a browser), the page's own origin, or one of WA_CORS_ORIGINS (never `*` or `null`)."""
     if not origin:
-        return True  # not a browser, or a same-origin navigation
-    host = environ.get("HTTP_HOST", "")
-    same = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
-    return origin == same or (origin != "*" and origin in extra)
+        return True
+    if origin in ("*", "null"):
+        return False
+    return origin.lower() == own_origin(environ, config) or origin in config.cors_origin_list
+
+
+def own_origin(environ: Mapping[str, Any], config: Settings) -> str:
+    """The origin the page was served from: `scheme://host`, the scheme as a trusted proxy tells it."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    if _from_trusted_proxy(environ, config):
+        forwarded = str(environ.get("HTTP_X_FORWARDED_PROTO", "")).split(",")[0].strip().lower()
+        scheme = forwarded if forwarded in ("http", "https") else scheme
+    return f"{scheme}://{environ.get('HTTP_HOST', '')}".lower()
+
+
+def trusted_proxies(config: Settings) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """WA_TRUSTED_PROXIES as networks; ConfigError for an entry that is not an address or a network."""
+    return _networks(config.trusted_proxies)
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(listed: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for entry in (e.strip() for e in listed.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(f"WA_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+    return tuple(networks)
+
+
+def _from_trusted_proxy(environ: Mapping[str, Any], config: Settings) -> bool:
+    networks = trusted_proxies(config)
+    if not networks:
+        return False
+    try:
+        peer = ipaddress.ip_address(str(environ.get("REMOTE_ADDR", "")))
+    except ValueError:
+        return False
+    return any(peer in network for network in networks)
+
+
+def _origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a Referer; "null" when it has none."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+    except ValueError:
+        return "null"
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "null"
 
 
 def _check_host() -> None:
     if not host_allowed(request.headers.get("Host"), settings()):
         abort(403, FOREIGN_HOST)
+
+
+def _check_origin() -> None:
+    """A request that changes something must come from the page's own origin or a listed one.
+
+    A page on any site may send a "simple" POST (no preflight) to 127.0.0.1; its Origin (or, without
+    one, its Referer) tells. Requests with neither (curl, a CRM's backend) are not from a web page.
+    """
+    if request.method in SAFE_METHODS:
+        return
+    origin = request.headers.get("Origin")
+    if origin is None and request.headers.get("Referer"):
+        origin = _origin_of(request.headers["Referer"])
+    if origin is not None and not origin_allowed(origin, request.environ, settings()):
+        abort(403, FOREIGN_ORIGIN.format(origin=origin[:100] or "no origin"))
 
 
 def _check_token() -> None:
@@ -143,12 +217,18 @@ def _check_body() -> None:
     raw = request.get_data(cache=True)  # raises 413 past MAX_CONTENT_LENGTH
     if not raw.strip():
         return
+    if not _is_json_type(request.mimetype):
+        abort(415, BODY_NOT_JSON)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested thousands deep
         abort(400, "the request body must be valid JSON (or empty)")
     if not isinstance(body, dict):
         abort(400, BODY_NOT_AN_OBJECT)
+
+
+def _is_json_type(mimetype: str) -> bool:
+    return mimetype == JSON_MIMETYPE or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
 def _add_headers(response: Response) -> Response:
@@ -162,57 +242,10 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
-class SocketIOShield:
-    """WSGI middleware in front of Engine.IO: refuse long-polling POSTs that would never be answered.
-
-    python-engineio answers an oversized body, or a packet type that clients never send, by closing
-    the session with wait=True: the POST then blocks until a poll that never comes. Anyone can open an
-    Engine.IO session (the token is checked later, at the Socket.IO connect), so each such request
-    would hold a socket and a green thread for good, and under eventlet SIGTERM could not stop the
-    server. Such requests are answered here, at once, with a JSON error.
-    """
-
-    def __init__(self, wsgi_app: Callable, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.wsgi_app = wsgi_app
-        self.max_bytes = max_bytes
-
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "POST" or not (path + "/").startswith(SOCKETIO_PATH + "/"):
-            return self.wsgi_app(environ, start_response)
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= self.max_bytes:
-            return _plain_json_error(start_response, "413 Request Entity Too Large",
-                                     f"a Socket.IO message may not exceed {self.max_bytes // 1024} KiB")
-        body = environ["wsgi.input"].read(length) if length else b""
-        if not _engineio_payload_ok(body):
-            return _plain_json_error(start_response, "400 Bad Request", "not an Engine.IO payload from a client")
-        environ["wsgi.input"] = io.BytesIO(body)
-        return self.wsgi_app(environ, start_response)
-
-
-def _engineio_payload_ok(body: bytes) -> bool:
-    """Every packet of a long-polling payload (separated by 0x1e) starts with a client packet type."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return not text or all(packet[:1] in ENGINEIO_CLIENT_PACKETS for packet in text.split("\x1e"))
-
-
-def _plain_json_error(start_response: Callable, status: str, message: str) -> list[bytes]:
-    body = json.dumps({"error": message}).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                             ("X-Content-Type-Options", "nosniff")])
-    return [body]
-
-
 def register(app: Flask) -> None:
     """Install the request guards on `app`."""
     app.before_request(_check_host)
+    app.before_request(_check_origin)
     app.before_request(_check_token)
     app.before_request(_check_body)
     app.after_request(_add_headers)
