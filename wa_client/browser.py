@@ -319,6 +319,14 @@ def _explain(exc: BaseException) -> str:
         return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
     if "session not created" in lowered:
         return f"Chromium could not be started ({text[:160]})"
+    if "timed out" in lowered:
+        return ("the browser could not be started: it did not answer in time (the computer may be overloaded); "
+                "click Generate QR to try again")
+    if "connection refused" in lowered or "max retries exceeded" in lowered or "failed to establish" in lowered:
+        return ("the browser could not be started: its driver (chromedriver, or the Selenium server of "
+                "WA_REMOTE_URL) cannot be reached; check that it runs, then click Generate QR")
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"the browser could not be started: {exc.strerror.lower()} ({exc.filename or 'a file'})"
     return f"the browser could not be started ({text[:160]})"
 
 

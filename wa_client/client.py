@@ -268,7 +268,10 @@ class WhatsAppClient:
                 return
             except (BrowserError, profile.ProfileInUse, OSError) as exc:
                 browser.quit(graceful=False)
-                self._finish(generation, Decision(State.FAILED, Reason.START_ERROR, str(exc)), teardown=False)
+                words = str(exc) if not isinstance(exc, OSError) else (
+                    f"the profile directory {self.profile_dir} cannot be used ({(exc.strerror or 'error').lower()}); "
+                    "check WA_PROFILE_DIR, then click Generate QR")
+                self._finish(generation, Decision(State.FAILED, Reason.START_ERROR, words), teardown=False)
                 return
         worker = SessionWorker(self, browser, generation)
         with self._lock:
