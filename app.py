@@ -32,7 +32,8 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
+from wa_client.profile import ProfileInUse
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, listen, metrics
 
 logger = logging.getLogger("wa_gateway")
 
@@ -179,7 +180,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the service until SIGTERM/SIGINT; the browser quits with it."""
+    """Run the service until a stop signal; the browser quits with it. Exit code 2 when it must not start."""
     settings = parse_args(argv)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     problem = lifecycle.insecure_remote_problem(settings)
@@ -188,19 +189,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = create_app(settings)
     client = app.extensions[EXTENSION]
+    try:
+        listener = listen.bind(settings.host, settings.port)  # one gateway per port
+    except listen.PortInUse as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
+    try:
+        lifecycle.claim_profile(settings, client)  # one gateway per profile
+    except (ConfigError, ProfileInUse) as exc:
+        listener.close()
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
                 "required" if settings.api_token else "not set")
-    run_options = {"allow_unsafe_werkzeug": True} if socketio.async_mode == "threading" else {}
     try:
-        socketio.run(app, host=settings.host, port=settings.port,
-                     log_output=settings.log_level.upper() == "DEBUG", **run_options)
+        lifecycle.serve(app, listener, socketio.async_mode, log_output=settings.log_level.upper() == "DEBUG")
     except KeyboardInterrupt:
         pass
     finally:
         shutdown.stop_browser()
+        listener.close()
     logger.info("gateway stopped")
     return 0
 

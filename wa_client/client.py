@@ -15,6 +15,7 @@ from .actions import IntegratorActions
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
 from .config import Settings
 from .events import EventBus, Listener
+from .profile_lock import ProfileLock  # issue 11
 from .qr import QrBoard, fingerprint, iso, render_png
 from .states import RUNNING, Reason, State, StateError, is_allowed
 from .watcher import Watcher
@@ -62,6 +63,7 @@ class WhatsAppClient(IntegratorActions):
         self.spawn = spawn or _spawn_thread
         self.sleep = sleep
         self.profile_dir = profile_path(settings)
+        self.profile_lock = ProfileLock(self.profile_dir)  # issue 11: one gateway per profile (main() takes it)
         self._lock = threading.RLock()
         self._lifecycle = threading.Lock()
         self._bus = EventBus()
@@ -192,6 +194,7 @@ class WhatsAppClient(IntegratorActions):
                 browser = Browser(self.settings, self.profile_dir, self.sleep)
                 self._browser = browser
             try:
+                self.profile_lock.acquire()  # issue 11: ProfileBusy (a ProfileInUse) -> failed, in words
                 profile.ensure(self.profile_dir)
                 profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
                 profile.clear_stale_locks(self.profile_dir)
