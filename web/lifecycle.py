@@ -11,6 +11,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from types import FrameType
 
 from flask import Flask
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 #: After a stop signal, the process exits by this deadline even if a connection hangs on.
 EXIT_DEADLINE_S = 30.0
 #: At shutdown, requests under way get this long to finish; then their connections are closed.
-REQUEST_GRACE_S = 3.0
+REQUEST_GRACE_S = 2.0
 #: What stops the gateway like SIGTERM (quit the browser, keep the profile): closing the terminal sends SIGHUP.
 STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGPWR", "SIGXCPU")
 #: Signals whose default action would kill the gateway with its browser left running: logged and ignored.
@@ -72,7 +73,8 @@ def serve(app: Flask, listener: socket.socket, async_mode: str, log_output: bool
     if async_mode == "eventlet":
         import eventlet.wsgi
 
-        eventlet.wsgi.server(listener, app, log_output=log_output, custom_pool=_closing_pool(REQUEST_GRACE_S))
+        tracked = _TrackingListener(listener)
+        eventlet.wsgi.server(tracked, app, log_output=log_output, custom_pool=_closing_pool(tracked, REQUEST_GRACE_S))
         return
     from werkzeug.serving import make_server
 
@@ -81,22 +83,50 @@ def serve(app: Flask, listener: socket.socket, async_mode: str, log_output: bool
     server.serve_forever()  # a stop signal raises KeyboardInterrupt here; werkzeug then closes the server
 
 
-def _closing_pool(grace_s: float):
-    """A GreenPool whose waitall (eventlet.wsgi.server's last step) ends connections that outlive `grace_s`.
+class _TrackingListener:
+    """The listening socket, noting every connection it accepts, so that shutdown can close the unfinished ones."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self._listener = listener
+        self.connections: weakref.WeakSet = weakref.WeakSet()
+
+    def accept(self) -> tuple[socket.socket, object]:
+        connection, address = self._listener.accept()
+        self.connections.add(connection)
+        return connection, address
+
+    def close_connections(self) -> int:
+        """Shut every accepted connection that is still open; how many there were."""
+        closed = 0
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)  # a read blocked on it returns at once
+                closed += 1
+            except OSError:
+                pass  # already closed
+        return closed
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._listener, name)
+
+
+def _closing_pool(listener: _TrackingListener, grace_s: float):
+    """A GreenPool whose waitall (eventlet.wsgi.server's last step) closes the connections that outlive `grace_s`.
 
     eventlet closes only idle keep-alive connections at shutdown and then waits for every other one: a client
-    that sent half a request and stopped held the exit up until the watchdog's exit code 1.
+    that sent half a request (or half a body) and stopped held the exit up until the watchdog's exit code 1.
     """
     import eventlet
 
     class ClosingPool(eventlet.GreenPool):
         def waitall(self) -> None:
-            deadline = time.monotonic() + grace_s
-            while self.running() and time.monotonic() < deadline:
-                eventlet.sleep(0.05)
-            if self.running():
-                logger.info("closing %d unfinished connection(s)", self.running())
-            for thread in list(self.coroutines_running):
+            for step in ("finish", "close"):
+                deadline = time.monotonic() + grace_s
+                while self.running() and time.monotonic() < deadline:
+                    eventlet.sleep(0.05)
+                if step == "finish" and self.running():
+                    logger.info("closing %d unfinished connection(s)", listener.close_connections())
+            for thread in list(self.coroutines_running):  # still running although its connection is shut
                 thread.kill()
             super().waitall()
 
