@@ -72,17 +72,18 @@ def check_location(path: str | os.PathLike) -> None:
 
 
 def _why_not_a_profile(real: Path) -> str | None:
+    places = (("home directory", Path.home().resolve()), ("project directory", PROJECT_DIR),
+              ("current directory", Path.cwd().resolve()))
+    for name, place in places:
+        if real == place:
+            return f"the {name}"
     if real in SYSTEM_DIRS or len(real.parts) <= 1:
         return "a system directory"
     if any(real.is_relative_to(tree) for tree in VIRTUAL_TREES):
         return "inside a system directory"
     if os.path.ismount(real):
         return "the root of a filesystem"
-    for name, place in (("home directory", Path.home()), ("project directory", PROJECT_DIR),
-                        ("current directory", Path.cwd())):
-        place = place.resolve()
-        if real == place:
-            return f"the {name}"
+    for name, place in places:
         if place.is_relative_to(real):
             return f"a parent of the {name} ({place})"
     return None

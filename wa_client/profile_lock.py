@@ -27,7 +27,7 @@ class ProfileBusy(ProfileInUse):
 def lock_path(profile_dir: str | os.PathLike) -> Path:
     """The lock file beside the profile (deleting the profile does not drop the lock)."""
     profile = Path(profile_dir).expanduser().absolute()
-    return profile.with_name(profile.name + ".lock")
+    return profile.parent / f"{profile.name or 'wa-gateway-profile'}.lock"  # '/' has no name (and is refused)
 
 
 class ProfileLock:

@@ -61,8 +61,8 @@ def claim_profile(settings: Settings, client: WhatsAppClient) -> None:
     holds it. Only the lock holder reaps what a gateway killed hard left (its owner is dead: the lock was free).
     """
     profile.check_location(settings.profile_dir)
+    profile.check_contents(client.profile_dir)  # reads only: a refused start leaves no lock file either
     client.profile_lock.acquire()
-    profile.check_contents(client.profile_dir)
     if client.profile_dir.is_dir() and not settings.remote_url:
         profile.kill_recorded(client.profile_dir)
     profile.remove_leftovers(client.profile_dir)
