@@ -14,7 +14,7 @@ import requests
 
 from tests.client_kit import wait_state, wait_until
 from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import REPO_ROOT, Gateway, free_port
+from tests.gateway import REPO_ROOT, Gateway, SocketEvents, free_port
 from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
 from tests.hardening_kit import assert_no_temp_leftovers, browser_tree, still_alive
 from wa_client import Settings, WhatsAppClient, procs
@@ -83,6 +83,12 @@ def test_a_second_gateway_on_the_same_port_exits_2_and_the_first_answers_everyth
     assert len(said) == 1 and f"port {port}" in said[0] and f"pid {first.proc.pid}" in said[0], err
     assert set(answers) == {200}, "a request reached the second gateway (it does not know the first's token)"
     assert not second_profile.parent.exists(), "the refused gateway touched its profile"
+    events = SocketEvents(first.url, FIRST_TOKEN)  # the first's own socket serves Socket.IO, websocket too
+    try:
+        assert events.wait_for("status")["state"] == "idle"
+        wait_until(lambda: events.sio.transport() == "websocket", 10, what="the upgrade to a websocket")
+    finally:
+        events.close()
 
 
 @pytest.mark.browser
