@@ -47,7 +47,7 @@ def make_client(simulator):
         return client
 
     yield build
-    for client, _ in made:
+    for client, _ in reversed(made):  # newest first: an older client's reset must not delete a live browser's profile
         client.force_reset()
     try:
         wait_until(lambda: nothing_left(profile_dir), 10, what="no browser left behind")
