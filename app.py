@@ -24,6 +24,7 @@ if __name__ == "__main__" and _wanted_async_mode(sys.argv[1:], os.environ) == "e
 
 import argparse
 import logging
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -189,16 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = create_app(settings)
     client = app.extensions[EXTENSION]
-    try:
-        listener = listen.bind(settings.host, settings.port)  # one gateway per port
-    except listen.PortInUse as exc:
-        print(f"app.py: {exc}", file=sys.stderr)
-        return 2
-    try:
-        lifecycle.claim_profile(settings, client)  # one gateway per profile
-    except (ConfigError, ProfileInUse) as exc:
-        listener.close()
-        print(f"app.py: {exc}", file=sys.stderr)
+    listener = _claim_port_and_profile(settings, client)
+    if listener is None:
         return 2
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
@@ -214,6 +207,22 @@ def main(argv: list[str] | None = None) -> int:
         listener.close()
     logger.info("gateway stopped")
     return 0
+
+
+def _claim_port_and_profile(settings: Settings, client: WhatsAppClient) -> socket.socket | None:
+    """The listening socket once the port and the profile are this gateway's; None (after saying why) if not."""
+    try:
+        listener = listen.bind(settings.host, settings.port)  # one gateway per port
+    except listen.PortInUse as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return None
+    try:
+        lifecycle.claim_profile(settings, client)  # one gateway per profile, in a place safe to delete
+    except (ConfigError, ProfileInUse) as exc:
+        listener.close()
+        print(f"app.py: {exc}", file=sys.stderr)
+        return None
+    return listener
 
 
 if __name__ == "__main__":
