@@ -134,9 +134,11 @@ def test_after_a_sigkill_the_next_gateway_takes_the_profile_over_and_reaps_the_b
         assert successor.post("/start-session").status_code == 202
         successor.wait_status("qr", timeout=60)
         assert len(successor.browser_pids()) == 1
+        assert successor.stop(check=True) == 0  # before the profile (in the killed gateway's home) goes
     finally:
-        killed.stop(check=False, keep_home=True)
         procs.signal_pids(still_alive(orphans), signal.SIGKILL)
+        killed.stop(check=False)
+    assert not killed.profile_dir.exists()
 
 
 def test_the_session_client_refuses_a_profile_that_another_process_holds(tmp_path):
