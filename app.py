@@ -24,6 +24,7 @@ if __name__ == "__main__" and _wanted_async_mode(sys.argv[1:], os.environ) == "e
 
 import argparse
 import logging
+import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,20 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics, serving
+from wa_client.profile import ProfileInUse
+from web import (
+    EXTENSION,
+    RESET_MESSAGE,
+    errors,
+    events,
+    get_client,
+    guards,
+    integrators,
+    lifecycle,
+    listen,
+    metrics,
+    serving,
+)
 from web.sessions import EngineIOGate
 from web.shield import SocketIOShield
 
@@ -184,7 +198,7 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the service until SIGTERM/SIGINT; the browser quits with it."""
+    """Run the service until a stop signal; the browser quits with it. Exit code 2 when it must not start."""
     settings = parse_args(argv)
     serving.raise_open_files_limit()  # room for the connection cap (web/serving.py)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -194,21 +208,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     app = create_app(settings)
     client = app.extensions[EXTENSION]
+    listener = _claim_port_and_profile(settings, client)
+    if listener is None:
+        return 2
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
                 "required" if settings.api_token else "not set")
-    run_options = serving.server_options(socketio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
+    options = serving.server_options(socketio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
     try:
-        socketio.run(app, host=settings.host, port=settings.port,
-                     log_output=settings.log_level.upper() == "DEBUG", **run_options)
+        lifecycle.serve(app, listener, socketio.async_mode, log_output=settings.log_level.upper() == "DEBUG",
+                        options=options)
     except KeyboardInterrupt:
         pass
     finally:
         shutdown.stop_browser()
+        listener.close()
     logger.info("gateway stopped")
     return 0
+
+
+def _claim_port_and_profile(settings: Settings, client: WhatsAppClient) -> socket.socket | None:
+    """The listening socket once the port and the profile are this gateway's; None (after saying why) if not."""
+    try:
+        listener = listen.bind(settings.host, settings.port)  # one gateway per port
+    except listen.PortInUse as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return None
+    try:
+        lifecycle.claim_profile(settings, client)  # one gateway per profile, in a place safe to delete
+    except (ConfigError, ProfileInUse) as exc:
+        listener.close()
+        print(f"app.py: {exc}", file=sys.stderr)
+        return None
+    return listener
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import signal
 import tempfile
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -20,6 +22,40 @@ from tests.sim import Simulator
 from wa_client import Settings, WhatsAppClient
 
 logger = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hypothesis: the same examples on every CI run; locally random, with the seed printed to reproduce a failure.
+# ---------------------------------------------------------------------------------------------------------
+
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Outside CI, draw one seed for the run (unless --hypothesis-seed gives one) so that a failure can be replayed."""
+    if not os.environ.get("CI") and config.getoption("hypothesis_seed", None) is None:
+        config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """The Hypothesis profile and seed, at the top of every run."""
+    return f"hypothesis: profile {hypothesis_settings.get_current_profile_name()!r}, {_hypothesis_seed(config)}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """After a failure, the seed again: `pytest --hypothesis-seed=N` replays the same examples."""
+    if exitstatus != 0:
+        terminalreporter.write_line(f"hypothesis: {_hypothesis_seed(config)}")
+
+
+def _hypothesis_seed(config: pytest.Config) -> str:
+    seed = config.getoption("hypothesis_seed", None)
+    if seed is None:
+        return "derandomized (CI is set): every run draws the same examples"
+    return f"seed {seed} (replay with --hypothesis-seed={seed})"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -221,7 +257,7 @@ def make_client(simulator: Simulator):
         return client
 
     yield build
-    for client, _ in made:
+    for client, _ in reversed(made):  # newest first: an older client's reset must not delete a live browser's profile
         client.force_reset()
     bugs = [client.counters["illegal_transitions"] for client, _ in made]
     try:

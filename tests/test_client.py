@@ -22,7 +22,7 @@ from tests.client_kit import (
     wait_state,
     wait_until,
 )
-from wa_client import StateError, procs
+from wa_client import StateError, procs, profile
 
 pytestmark = pytest.mark.browser
 
@@ -233,7 +233,7 @@ def test_qr_timeout_closes_the_browser_and_goes_idle(make_client):
 def test_stale_lock_from_a_crashed_chromium_does_not_block_the_start(make_client):
     client = make_client()
     profile_dir = client.settings.profile_dir
-    os.makedirs(profile_dir, mode=0o700)
+    profile.ensure(profile_dir)  # a profile this gateway made, where a Chromium then crashed
     dead = subprocess.Popen(["true"])
     dead.wait()
     os.symlink(f"{socket.gethostname()}-{dead.pid}", os.path.join(profile_dir, "SingletonLock"))

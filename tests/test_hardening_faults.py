@@ -23,7 +23,7 @@ from tests.hardening_kit import (
     chromedriver_pids,
     still_alive,
 )
-from wa_client import procs
+from wa_client import procs, profile
 from wa_client.profile import LOCK_FILES, PID_FILE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -128,6 +128,7 @@ def test_a_page_that_never_shows_a_qr_fails_after_the_start_timeout(gateway_fact
 
 def _crash_a_chromium_on(profile_dir: Path, tmp: Path) -> None:
     """Run a real Chromium on `profile_dir` and SIGKILL it: it leaves SingletonLock/Socket/Cookie behind."""
+    profile.ensure(profile_dir)  # the gateway's own profile, where a Chromium crashed
     browser = subprocess.Popen(
         [CHROMIUM_BINARY, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", f"--user-data-dir={profile_dir}", "about:blank"],
@@ -143,7 +144,7 @@ def _crash_a_chromium_on(profile_dir: Path, tmp: Path) -> None:
 
 def _lock_from_another_machine(profile_dir: Path, tmp: Path) -> None:
     """Locks as a Chromium on another host (a profile copied over, or a shared disk) leaves them."""
-    profile_dir.mkdir(mode=0o700)
+    profile.ensure(profile_dir)  # the gateway's profile, copied from another machine with its locks
     os.symlink("clinic-old-pc-4242", profile_dir / "SingletonLock")
     os.symlink(str(tmp / "org.chromium.Chromium.gone" / "SingletonSocket"), profile_dir / "SingletonSocket")
     os.symlink("1234567890", profile_dir / "SingletonCookie")

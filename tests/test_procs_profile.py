@@ -76,3 +76,60 @@ def test_delete_removes_the_whole_profile(tmp_path):
     assert profile.delete(target) is True
     assert not target.exists()
     assert profile.delete(target) is True  # idempotent
+
+
+def test_delete_moves_the_profile_aside_then_removes_it(tmp_path):
+    target = profile.ensure(tmp_path / "profile")
+    (target / "Default").mkdir()
+    (target / "Default" / "Cookies").write_text("secret")
+    assert profile.delete(target) is True
+    assert os.listdir(tmp_path) == []  # neither the profile nor a "profile.deleting-..." is left
+
+
+def test_delete_refuses_a_directory_that_the_gateway_did_not_create(tmp_path):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "x-ray.png").write_bytes(b"\x89PNG")
+    assert profile.delete(foreign) is False
+    assert (foreign / "x-ray.png").exists()
+    with pytest.raises(profile.ProfileRefused, match="did not create"):
+        profile.ensure(foreign)
+
+
+def test_an_empty_directory_is_adopted(tmp_path):
+    empty = tmp_path / "profile"
+    empty.mkdir()
+    profile.ensure(empty)
+    assert (empty / profile.MARKER).exists()
+
+
+def test_a_file_or_a_symlink_is_not_a_profile(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(profile.ProfileRefused, match="is a file"):
+        profile.check_contents(tmp_path / "file")
+    with pytest.raises(profile.ProfileRefused, match="symbolic link"):
+        profile.check_location(tmp_path / "link")
+    assert profile.delete(tmp_path / "link") is False and (tmp_path / "real").is_dir()
+
+
+def test_what_an_interrupted_delete_left_is_removed_by_the_next_owner(tmp_path):
+    aside = profile.ensure(tmp_path / f"profile{profile.DELETING}0badcafe")
+    (aside / "Default").mkdir()
+    stranger = tmp_path / f"profile{profile.DELETING}notours"
+    stranger.mkdir()
+    (stranger / "keep").write_text("x")  # no marker: not the gateway's
+    assert profile.remove_leftovers(tmp_path / "profile") == 1
+    assert sorted(os.listdir(tmp_path)) == [stranger.name]
+
+
+@pytest.mark.parametrize("path", ["/", "/tmp", "/home", "/usr", "/var/lib", "/proc/self", "~", "."])
+def test_places_a_reset_must_never_delete_are_refused(path):
+    with pytest.raises(profile.ProfileRefused, match="WA_PROFILE_DIR"):
+        profile.check_location(path)
+
+
+@pytest.mark.parametrize("path", ["/var/lib/wa-gateway/profile", "/srv/clinic/profile", "./data/profile"])
+def test_ordinary_profile_places_are_accepted(path):
+    profile.check_location(path)

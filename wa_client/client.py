@@ -22,6 +22,7 @@ from .config import Settings
 from .decide import Decision
 from .events import EventBus, Listener
 from .page import Sight
+from .profile_lock import ProfileLock
 from .qr import QrBoard, fingerprint, iso, render_png
 from .session import SessionWorker
 from .states import RUNNING, Reason, State, StateError, is_allowed
@@ -71,6 +72,7 @@ class WhatsAppClient:
         self.spawn = spawn or _spawn_thread
         self.sleep = sleep
         self.profile_dir = profile_path(settings)
+        self.profile_lock = ProfileLock(self.profile_dir)  # issue 11: one gateway per profile (main() takes it)
         self._lock = threading.RLock()
         self._lifecycle = threading.Lock()
         self._bus = EventBus()
@@ -258,6 +260,7 @@ class WhatsAppClient:
                 browser = Browser(self.settings, self.profile_dir, self.sleep)
                 self._browser = browser
             try:
+                self.profile_lock.acquire()  # issue 11: ProfileBusy (a ProfileInUse) -> failed, in words
                 profile.ensure(self.profile_dir)
                 profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
                 profile.clear_stale_locks(self.profile_dir)

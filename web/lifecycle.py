@@ -1,4 +1,4 @@
-"""Starting safely and stopping cleanly: the remote-listen check and the SIGTERM/SIGINT path."""
+"""Starting safely and stopping cleanly: the remote-listen check, the profile claim, serving, and the stop signals."""
 
 from __future__ import annotations
 
@@ -7,18 +7,28 @@ import ipaddress
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
+import time
+import weakref
 from types import FrameType
 
+from flask import Flask
 from flask_socketio import SocketIO
 
-from wa_client import Settings, WhatsAppClient
+from wa_client import Settings, WhatsAppClient, profile
 
 logger = logging.getLogger(__name__)
 
 #: After a stop signal, the process exits by this deadline even if a connection hangs on.
 EXIT_DEADLINE_S = 30.0
+#: At shutdown, requests under way get this long to finish; then their connections are closed.
+REQUEST_GRACE_S = 2.0
+#: What stops the gateway like SIGTERM (quit the browser, keep the profile): closing the terminal sends SIGHUP.
+STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGPWR", "SIGXCPU")
+#: Signals whose default action would kill the gateway with its browser left running: logged and ignored.
+IGNORED_SIGNALS = ("SIGUSR1", "SIGUSR2")
 
 INSECURE_REMOTE = (
     "Refusing to listen on {host} without WA_API_TOKEN: anyone on the network could scan the "
@@ -44,8 +54,97 @@ def insecure_remote_problem(settings: Settings) -> str | None:
     return INSECURE_REMOTE.format(host=settings.host)
 
 
+def claim_profile(settings: Settings, client: WhatsAppClient) -> None:
+    """Make the profile this gateway's before anything touches it: a safe place, our lock, then reap leftovers.
+
+    Raises ConfigError (ProfileRefused) for a place the gateway must not use, ProfileBusy when another gateway
+    holds it. Only the lock holder reaps what a gateway killed hard left (its owner is dead: the lock was free).
+    """
+    profile.check_location(settings.profile_dir)
+    profile.check_contents(client.profile_dir)  # reads only: a refused start leaves no lock file either
+    client.profile_lock.acquire()
+    if client.profile_dir.is_dir() and not settings.remote_url:
+        profile.kill_recorded(client.profile_dir)
+    profile.remove_leftovers(client.profile_dir)
+
+
+def serve(app: Flask, listener: socket.socket, async_mode: str, log_output: bool, options: dict) -> None:
+    """Serve on the socket bound by web.listen until a stop signal; at the end no connection is left open.
+
+    `options` are the server's own (web/serving.py: timeouts, the connection cap, JSON refusals).
+    """
+    if async_mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        options = dict(options)
+        tracked = _TrackingListener(listener)
+        pool = _close_at_shutdown(options.pop("custom_pool", None) or eventlet.GreenPool(1024), tracked,
+                                  REQUEST_GRACE_S)
+        eventlet.wsgi.server(tracked, app, log_output=log_output, custom_pool=pool, **options)
+        return
+    from werkzeug.serving import make_server
+
+    host, port = listener.getsockname()[:2]
+    server = make_server(host, port, app, threaded=True, fd=listener.fileno(),
+                         request_handler=options.get("request_handler"))
+    server.serve_forever()  # a stop signal raises KeyboardInterrupt here; werkzeug then closes the server
+
+
+class _TrackingListener:
+    """The listening socket, noting every connection it accepts, so that shutdown can close the unfinished ones."""
+
+    def __init__(self, listener: socket.socket) -> None:
+        self._listener = listener
+        self.connections: weakref.WeakSet = weakref.WeakSet()
+
+    def accept(self) -> tuple[socket.socket, object]:
+        connection, address = self._listener.accept()
+        self.connections.add(connection)
+        return connection, address
+
+    def close_connections(self) -> int:
+        """Shut every accepted connection that is still open; how many there were."""
+        closed = 0
+        for connection in list(self.connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)  # a read blocked on it returns at once
+                closed += 1
+            except OSError:
+                pass  # already closed
+        return closed
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._listener, name)
+
+
+def _close_at_shutdown(pool, listener: _TrackingListener, grace_s: float):
+    """Make `pool.waitall` (eventlet.wsgi.server's last step) close the connections that outlive `grace_s`.
+
+    eventlet closes only idle keep-alive connections at shutdown and then waits for every other one: a client
+    that sent half a request (or half a body) and stopped held the exit up until the watchdog's exit code 1.
+    """
+    import eventlet
+
+    wait_for_all = pool.waitall
+
+    def waitall() -> None:
+        for step in ("finish", "close"):
+            deadline = time.monotonic() + grace_s
+            while pool.running() and time.monotonic() < deadline:
+                eventlet.sleep(0.05)
+            if step == "finish" and pool.running():
+                logger.info("closing %d unfinished connection(s)", listener.close_connections())
+        for thread in list(pool.coroutines_running):  # still running although its connection is shut
+            thread.kill()
+        wait_for_all()
+
+    pool.waitall = waitall
+    return pool
+
+
 class Shutdown:
-    """Stops the service on SIGTERM/SIGINT: the browser quits (profile kept), then the server ends."""
+    """Stops the service on SIGTERM/SIGINT/SIGHUP: the browser quits (profile kept), then the server ends."""
 
     def __init__(self, socketio: SocketIO, client: WhatsAppClient, async_mode: str) -> None:
         self.socketio = socketio
@@ -55,9 +154,12 @@ class Shutdown:
         self._browser_stopped = False
 
     def install(self) -> None:
-        """Handle SIGTERM and SIGINT, and quit the browser at interpreter exit too."""
-        signal.signal(signal.SIGTERM, self._on_signal)
-        signal.signal(signal.SIGINT, self._on_signal)
+        """Handle the stop signals, ignore SIGUSR1/2, and quit the browser at interpreter exit too."""
+        for name in STOP_SIGNALS:
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), self._on_signal)
+        for name in IGNORED_SIGNALS:
+            signal.signal(getattr(signal, name), _log_ignored)
         atexit.register(self.stop_browser)
         if self.async_mode == "eventlet":
             # The hub may sleep in poll() for many seconds after a signal; a byte on this pipe wakes it.
@@ -104,6 +206,10 @@ class Shutdown:
         except Exception:  # noqa: BLE001
             logger.debug("closing Socket.IO connections failed", exc_info=True)
         raise SystemExit(0)  # travels through the hub into eventlet.wsgi.server, which then returns
+
+
+def _log_ignored(signum: int, _frame: FrameType | None) -> None:
+    logger.warning("%s received and ignored (SIGTERM, SIGINT or SIGHUP stop the gateway)", signal.Signals(signum).name)
 
 
 def _exit_watchdog(seconds: float) -> None:
