@@ -32,7 +32,7 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
+from web import EXTENSION, RESET_MESSAGE, audit, errors, events, get_client, guards, integrators, lifecycle, metrics
 
 logger = logging.getLogger("wa_gateway")
 
@@ -151,14 +151,14 @@ def _add_routes(app: Flask) -> None:
     @app.post("/start-session")
     def start_session() -> tuple[Response, int]:
         """Generate QR: start a browser unless one is running (202 started, 200 already running)."""
-        state, started = get_client().start_session()
+        state, started = get_client().start_session(by=audit.http_origin())
         return jsonify(state), 202 if started else 200
 
     @app.post("/force-reset")
     def force_reset() -> tuple[Response, int]:
         """Quit the browser, kill its processes, delete the profile, end in idle."""
         try:
-            state = get_client().force_reset()
+            state = get_client().force_reset(by=audit.http_origin())
         except ResetError as exc:
             return jsonify(ok=False, error=str(exc)), 500
         return jsonify(ok=True, message=RESET_MESSAGE, state=state["state"]), 200
@@ -190,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     client = app.extensions[EXTENSION]
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
+    client.recovery.autostart()  # WA_AUTOSTART: only a saved login, never a QR
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
                 "required" if settings.api_token else "not set")

@@ -200,7 +200,7 @@
       startPolling();
       return;
     }
-    socket = window.io({ auth: function (cb) { cb({ token: token }); } });
+    socket = window.io({ auth: function (cb) { cb({ token: token, client: "page" }); } });
     socket.on("connect", function () { setLink("live", "Live"); stopPolling(); });
     socket.on("disconnect", function () { setLink("down", "Reconnecting…"); startPolling(); });
     socket.on("connect_error", function (err) {
@@ -217,6 +217,7 @@
   // POST to the gateway; resolves to {res, body}, or null when the token is missing.
   function post(path, payload) {
     var headers = authHeaders();
+    headers["X-WA-Client"] = "page";  // shown as the page in /history and the log
     if (payload !== undefined) headers["Content-Type"] = "application/json";
     return fetch(path, { method: "POST", headers: headers,
       body: payload === undefined ? undefined : JSON.stringify(payload) })

@@ -85,6 +85,19 @@ class Settings:
         default=None,
         metadata=_meta("WA_SELECTORS_FILE", "JSON file overriding WhatsApp Web selectors and texts (no code change)"),
     )
+    autostart: bool = field(
+        default=False, metadata=_meta("WA_AUTOSTART", "on service start, reconnect a saved login (never shows a QR)")
+    )
+    restart_on_crash: bool = field(
+        default=False, metadata=_meta("WA_RESTART_ON_CRASH", "start the browser again after it crashed (backoff)")
+    )
+    restart_backoff_s: float = field(
+        default=5.0, metadata=_meta("WA_RESTART_BACKOFF_S", "first wait before a restart after a crash (doubles)")
+    )
+    notify_urls: str = field(
+        default="", metadata=_meta("WA_NOTIFY_URLS", "Apprise URLs told when WhatsApp is lost (space-separated)")
+    )
+    log_format: str = field(default="text", metadata=_meta("LOG_FORMAT", "log lines: text or json"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -128,6 +141,14 @@ class Settings:
             raise ConfigError("WA_ASYNC_MODE must be 'eventlet' or 'threading'")
         if not self.wa_url.startswith(("http://", "https://")):
             raise ConfigError("WA_URL must start with http:// or https://")
+        if self.restart_backoff_s <= 0:
+            raise ConfigError("WA_RESTART_BACKOFF_S must be a positive number of seconds")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be 'text' or 'json'")
+        if self.notify_urls.strip():
+            from .notify import check_urls  # apprise loads only when URLs are set
+
+            check_urls(self.notify_urls)
         try:
             selectors.load(self.selectors_file)
         except selectors.SelectorsError as exc:
