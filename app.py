@@ -32,7 +32,9 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, audit, errors, events, get_client, guards, integrators, lifecycle, metrics
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
+from web.audit import http_origin
+from web.logs import attach_session, configure_logging
 
 logger = logging.getLogger("wa_gateway")
 
@@ -151,14 +153,14 @@ def _add_routes(app: Flask) -> None:
     @app.post("/start-session")
     def start_session() -> tuple[Response, int]:
         """Generate QR: start a browser unless one is running (202 started, 200 already running)."""
-        state, started = get_client().start_session(by=audit.http_origin())
+        state, started = get_client().start_session(by=http_origin())
         return jsonify(state), 202 if started else 200
 
     @app.post("/force-reset")
     def force_reset() -> tuple[Response, int]:
         """Quit the browser, kill its processes, delete the profile, end in idle."""
         try:
-            state = get_client().force_reset(by=audit.http_origin())
+            state = get_client().force_reset(by=http_origin())
         except ResetError as exc:
             return jsonify(ok=False, error=str(exc)), 500
         return jsonify(ok=True, message=RESET_MESSAGE, state=state["state"]), 200
@@ -180,14 +182,18 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the service until SIGTERM/SIGINT; the browser quits with it."""
+    if "--print-env-example" in (sys.argv[1:] if argv is None else argv):
+        print(wa_config.env_example(), end="")  # the .env.example of this version
+        return 0
     settings = parse_args(argv)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)  # LOG_FORMAT: text or json
     problem = lifecycle.insecure_remote_problem(settings)
     if problem:
         print(f"app.py: {problem}", file=sys.stderr)
         return 2
     app = create_app(settings)
     client = app.extensions[EXTENSION]
+    attach_session(lambda: {"state": client.state.value})
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
     client.recovery.autostart()  # WA_AUTOSTART: only a saved login, never a QR

@@ -338,8 +338,9 @@ class WhatsAppClient:
                                  sight.page)
                     return True
                 self._transition(decision.state, decision.reason, decision.error)
-            elif (decision.reason, decision.error) != (self._reason, self._error):
-                self._annotate(decision.reason, decision.error)
+            elif (decision.reason, decision.error) != (self._reason, self._error) and not (
+                    decision.reason is None and self._reason in (Reason.AUTOSTART, Reason.RESTART_AFTER_CRASH)):
+                self._annotate(decision.reason, decision.error)  # (who started it stays until the state moves)
             if sight.seen_by:  # diagnostic: read by /status, carried by the next status event, never one of its own
                 self._seen_by = sight.seen_by
             if decision.pairing_code != self._pairing_code:

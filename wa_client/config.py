@@ -201,3 +201,30 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         if overrides[f.name] is not None:
             base[f.metadata["env"]] = overrides[f.name]
     return Settings.from_env(base)
+
+
+ENV_EXAMPLE_HEADER = """\
+# The WhatsApp gateway's settings, each with its default (made by `python app.py --print-env-example`).
+# Copy to .env (or /etc/wa-gateway/env for deploy/wa-gateway.service) and change what you need;
+# every name is also a command-line flag of app.py (WA_QR_TIMEOUT_S -> --wa-qr-timeout-s).
+"""
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    return f'"{text}"' if " " in text else text
+
+
+def env_example() -> str:
+    """The .env.example text: every setting, its meaning and its default (unset ones commented out)."""
+    lines = [ENV_EXAMPLE_HEADER]
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        lines.append(f"# {f.metadata['help']}")
+        lines.append(f"# {env}=" if f.default is None else f"{env}={_env_value(f.default)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -36,9 +36,13 @@ MESSAGES = {
 
 
 def _split(urls: str) -> list[str]:
+    """The URLs of WA_NOTIFY_URLS (space-separated; a word that is no URL is kept, to be refused)."""
     from apprise.utils.parse import parse_urls
 
-    return [u for u in parse_urls(urls) if u]
+    found: list[str] = []
+    for word in urls.split():
+        found += [u for u in parse_urls(word) if u] or [word]
+    return found
 
 
 def _scheme(url: str) -> str:
