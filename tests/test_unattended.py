@@ -136,3 +136,26 @@ def test_a_force_reset_during_the_backoff_cancels_the_restart(gateway_factory, s
     assert gateway.post("/force-reset").json()["state"] == "idle"
     assert gateway.stays("idle", 3.0), "the planned restart must not run after a reset"
     assert not _entries(gateway, reason="restart_after_crash")
+
+
+def test_after_five_restarts_in_an_hour_it_gives_up_in_words_and_tells_a_person(gateway_factory, simulator):
+    from tests.notify_kit import JsonReceiver
+
+    with JsonReceiver() as receiver:
+        gateway = gateway_factory(**FAST_RESTART, WA_NOTIFY_URLS=receiver.url())
+        _link(gateway, simulator)
+        wait_until(lambda: _login_on_disk(gateway.profile_dir), 30, what="Chromium to write the login to disk")
+        for attempt in range(1, 6):
+            _kill_chromium(gateway)
+            by = {"via": "recovery", "attempt": attempt}
+            wait_until(lambda by=by: _entries(gateway, command="start_session", by=by), 30, what=f"restart {by}")
+            gateway.wait_status("connected", timeout=60)
+        _kill_chromium(gateway)
+        status = gateway.wait_status(lambda s: "stopped trying" in (s["error"] or ""), timeout=30)
+        assert status["state"] == "failed" and status["reason"] == "browser_crashed"
+        assert gateway.stays(lambda s: s["state"] == "failed", 1.0)
+        wait_until(lambda: receiver.bodies, 20, what="the give-up notification")
+    assert "gave up restarting" in receiver.bodies[0]["title"]
+    assert _metric(gateway, "wa_crash_restarts_total") == 5
+    assert _metric(gateway, "wa_crash_restart_give_ups_total") == 1
+    assert _metric(gateway, "wa_browser_crashes_total") == 6
