@@ -121,8 +121,8 @@ def _add_routes(app: Flask) -> None:
 
     @app.get("/history")
     def history() -> Response:
-        """The last state changes, oldest first."""
-        return jsonify(history=get_client().history())
+        """The last state changes and commands (who asked), oldest first."""
+        return jsonify(history=get_client().history(), commands=get_client().commands())
 
     @app.get("/qr")
     def qr() -> Response:

@@ -19,7 +19,7 @@ FINGERPRINT = hashlib.sha256(TOKEN.encode()).hexdigest()[:8]
 
 
 def _commands(gateway: Gateway) -> list[tuple[str, dict]]:
-    return [(e["command"], e["by"]) for e in gateway.get("/history").json()["history"] if "command" in e]
+    return [(e["command"], e["by"]) for e in gateway.get("/history").json()["commands"]]
 
 
 def _gauge(gateway: Gateway, name: str) -> float:

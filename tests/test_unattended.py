@@ -49,7 +49,9 @@ def _kill_chromium(gateway: Gateway) -> None:
 
 
 def _entries(gateway: Gateway, **match) -> list[dict]:
-    return [e for e in gateway.get("/history").json()["history"] if all(e.get(k) == v for k, v in match.items())]
+    """Entries of /history's transitions (or of its commands, when `command` is asked for) that match."""
+    key = "commands" if "command" in match else "history"
+    return [e for e in gateway.get("/history").json()[key] if all(e.get(k) == v for k, v in match.items())]
 
 
 def _metric(gateway: Gateway, name: str) -> float:

@@ -91,6 +91,7 @@ class WhatsAppClient:
         self._started_at: float | None = None
         self._started_at_wall: float | None = None
         self._history: deque[dict] = deque(maxlen=HISTORY_SIZE)
+        self._commands: deque[dict] = deque(maxlen=HISTORY_SIZE)  # who asked for what
         self.counters = {"starts": 0, "resets": 0, "crashes": 0, "qr_versions": 0, "transitions": 0,
                          "browser_starts": 0, "seen_dom": 0, "seen_modules": 0, "channel_disagreements": 0,
                          "illegal_transitions": 0}
@@ -147,6 +148,11 @@ class WhatsAppClient:
         """The last transitions, oldest first, with times and reasons."""
         with self._lock:
             return list(self._history)
+
+    def commands(self) -> list[dict]:
+        """The last commands, oldest first: what, when, in which state, and who asked."""
+        with self._lock:
+            return list(self._commands)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event, payload)` on every event; returns a function that unsubscribes."""
@@ -415,8 +421,7 @@ class WhatsAppClient:
     def _record_command(self, command: str, by: dict | None) -> None:
         """Who asked for what, in /history and the log (`by` holds no secret: a token's fingerprint at most)."""
         by = dict(by or {"via": "internal"})
-        self._history.append({"from": self._state.value, "state": self._state.value, "at": _now_iso(),
-                              "reason": None, "error": None, "command": command, "by": by})
+        self._commands.append({"command": command, "at": _now_iso(), "state": self._state.value, "by": by})
         logger.info("command %s by %s", command, " ".join(f"{k}={v}" for k, v in by.items() if v is not None))
 
     def _set_qr(self, payload: str | None, png: bytes | None) -> None:
