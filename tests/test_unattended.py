@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -69,8 +70,10 @@ def test_autostart_reconnects_a_saved_login_without_a_scan(gateway_factory, simu
     first.stop(check=True)
     assert (saved_profile / LINKED_MARKER).is_file(), "SIGTERM keeps the saved login"
 
+    booted = time.monotonic()
     second = gateway_factory(WA_AUTOSTART="1", profile_dir=saved_profile)  # as after a reboot
     second.wait_status("connected", timeout=60)
+    print(f"\nautostart: connected {time.monotonic() - booted:.2f} s after `python app.py` (no scan)")
     assert len(second.browser_pids()) == 1
     assert _entries(second, state="starting", reason="autostart")
     assert _entries(second, command="start_session", by={"via": "autostart"})
@@ -97,10 +100,12 @@ def test_a_crash_restarts_the_saved_login_and_a_logout_stays_down(gateway_factor
     gateway = gateway_factory(**FAST_RESTART)
     _link(gateway, simulator)
     wait_until(lambda: _login_on_disk(gateway.profile_dir), 30, what="Chromium to write the login to disk")
+    killed = time.monotonic()
     _kill_chromium(gateway)
     gateway.wait_status(lambda s: s["reason"] == "browser_crashed", timeout=30)
     wait_until(lambda: _entries(gateway, state="starting", reason="restart_after_crash"), 30, what="a restart")
     gateway.wait_status("connected", timeout=60)
+    print(f"\ncrash: connected again {time.monotonic() - killed:.2f} s after SIGKILL (backoff 0.2 s)")
     assert len(gateway.browser_pids()) == 1
     restarts = _entries(gateway, command="start_session")
     assert restarts[-1]["by"] == {"via": "recovery", "attempt": 1}
