@@ -35,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if self.session_fields is not None and record.name.startswith(SESSION_LOGGERS):
+        if self.session_fields is not None and record.name.split(".", 1)[0] in SESSION_LOGGERS:
             try:
                 line["session"] = self.session_fields()
             except Exception:  # noqa: BLE001 - a log line must never fail
