@@ -93,3 +93,19 @@ def test_a_bad_notify_url_is_a_configuration_error(urls):
     assert done.returncode == 2, done.stderr
     assert "WA_NOTIFY_URLS" in done.stderr and "Apprise" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_a_ban_is_told_in_words_and_nothing_restarts(gateway_factory, simulator):
+    simulator.configure(screen="tos_block")
+    with JsonReceiver() as receiver:
+        gateway = gateway_factory(WA_NOTIFY_URLS=receiver.url(), WA_RESTART_ON_CRASH="1",
+                                  WA_RESTART_BACKOFF_S="0.2")
+        assert gateway.post("/start-session").status_code == 202
+        status = gateway.wait_status("failed", timeout=60)
+        assert status["reason"] == "tos_block"
+        wait_until(lambda: receiver.bodies, 20, what="the notification")
+        assert gateway.stays("failed", 1.0), "a ban is never restarted"
+    assert receiver.bodies[0]["title"] == "Clinic WhatsApp gateway: WhatsApp is blocked"
+    assert "banned" in receiver.bodies[0]["message"]

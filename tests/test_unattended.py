@@ -166,3 +166,22 @@ def test_after_five_restarts_in_an_hour_it_gives_up_in_words_and_tells_a_person(
     assert _metric(gateway, "wa_crash_restarts_total") == 5
     assert _metric(gateway, "wa_crash_restart_give_ups_total") == 1
     assert _metric(gateway, "wa_browser_crashes_total") == 6
+
+
+def test_a_frozen_browser_is_restarted_too(gateway_factory, simulator):
+    from tests.hardening_kit import browser_tree, still_alive
+    from wa_client import procs
+
+    gateway = gateway_factory(**FAST_RESTART)
+    _link(gateway, simulator)
+    wait_until(lambda: _login_on_disk(gateway.profile_dir), 30, what="Chromium to write the login to disk")
+    tree = browser_tree(gateway)
+    procs.signal_pids(gateway.browser_pids(), signal.SIGSTOP)
+    try:
+        wait_until(lambda: _entries(gateway, state="starting", reason="restart_after_crash"), 40, what="a restart")
+        assert any("stopped answering" in (e["error"] or "") for e in _entries(gateway, state="failed"))
+        gateway.wait_status("connected", timeout=60)
+        wait_until(lambda: not still_alive(tree), 15, what="the frozen browser killed")
+    finally:
+        procs.signal_pids(still_alive(tree), signal.SIGCONT)
+    assert len(gateway.browser_pids()) == 1
