@@ -241,9 +241,10 @@ class WhatsAppClient:
 
     def request_pairing_code(self, phone: Any, timeout: float = 20.0, by: dict | None = None) -> str:
         """Drive 'Log in with phone number' and return the code as 'ABCD-EFGH'."""
-        digits = normalize_phone(phone)
         with self._lock:
             self._record_command("pairing_code", by)
+        digits = normalize_phone(phone)
+        with self._lock:
             if self._state is State.QR and self._pairing_code:
                 raise StateError("a pairing code is already shown: enter it on the phone, or click Force Reset "
                                  "and Generate QR to start over")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +36,18 @@ MESSAGES = {
 }
 
 
+def _apprise():
+    """The apprise module (imported on first use: only with WA_NOTIFY_URLS; its imghdr import warns on 3.11+)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+        from apprise.utils import parse, pgp  # noqa: F401 - loaded by the mail plugin; imported here, under the filter
+    return apprise
+
+
 def _split(urls: str) -> list[str]:
     """The URLs of WA_NOTIFY_URLS (space-separated; a word that is no URL is kept, to be refused)."""
-    from apprise.utils.parse import parse_urls
-
+    parse_urls = _apprise().utils.parse.parse_urls
     found: list[str] = []
     for word in urls.split():
         found += [u for u in parse_urls(word) if u] or [word]
@@ -51,8 +60,7 @@ def _scheme(url: str) -> str:
 
 def check_urls(urls: str) -> None:
     """Raise ConfigError, in words and without the URL's secrets, for a URL Apprise cannot use."""
-    import apprise
-
+    apprise = _apprise()
     for index, url in enumerate(_split(urls), start=1):
         if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
             raise ConfigError(f"WA_NOTIFY_URLS: URL {index} (scheme {_scheme(url)!r}) is not one Apprise can use; "
@@ -93,8 +101,7 @@ class Notifier:
 
     def __init__(self, urls: str, spawn: Callable[..., Any], restart_on_crash: bool = False,
                  clock: Callable[[], float] = time.monotonic, rate_limit_s: float = RATE_LIMIT_S) -> None:
-        import apprise
-
+        apprise = _apprise()
         asset = apprise.AppriseAsset(async_mode=False, storage_mode="memory")  # sequential: eventlet-friendly
         self.apprise = apprise.Apprise(asset=asset)
         for url in _split(urls):
@@ -103,7 +110,7 @@ class Notifier:
         self.restart_on_crash = restart_on_crash
         self._queue: deque[tuple[str, str]] = deque(maxlen=20)
         self._last: dict[str, float] = {}
-        self._seen: str | None = None
+        self._seen: tuple | None = None
         self._lock = threading.Lock()
         self._running = False
         self.counts = {"sent": 0, "failed": 0, "suppressed": 0}
@@ -114,9 +121,10 @@ class Notifier:
             self.tell("gave_up", None)
         elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):
             with self._lock:
-                if payload["since"] == self._seen:
+                ending = (payload["since"], payload["state"], payload["reason"])
+                if ending == self._seen:
                     return  # the same ending again (new words for it)
-                self._seen = payload["since"]
+                self._seen = ending
             self.tell(kind, payload)
 
     def tell(self, kind: str, status: dict | None) -> bool:

@@ -99,7 +99,7 @@ class Recovery:
         self.client = client
         self.policy = RestartPolicy(client.settings.restart_backoff_s)
         self._lock = threading.Lock()
-        self._handled: str | None = None  # the `since` of the last ending looked at
+        self._handled: tuple | None = None  # the last ending looked at (since, state, reason)
 
     def __call__(self, event: str, payload: dict) -> None:
         """React to the session's events (outside the client's lock)."""
@@ -108,9 +108,10 @@ class Recovery:
         if event != "status":
             return
         with self._lock:
-            if payload["since"] == self._handled:
-                return  # the same ending again (an annotation): already handled
-            self._handled = payload["since"]
+            ending = (payload["since"], payload["state"], payload["reason"])
+            if ending == self._handled:
+                return  # the same ending again (new words for it): already handled
+            self._handled = ending
         if payload["state"] == State.IDLE and payload["reason"] == Reason.NOT_LINKED:
             forget_linked(self.client.profile_dir)
             logger.warning("unattended start: WhatsApp asks for a QR, so the saved login is gone; waiting for "
