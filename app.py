@@ -47,6 +47,8 @@ from web import (
     metrics,
     serving,
 )
+from web.audit import http_origin
+from web.logs import attach_session, configure_logging
 from web.sessions import EngineIOGate
 from web.shield import SocketIOShield
 
@@ -136,8 +138,8 @@ def _add_routes(app: Flask) -> None:
 
     @app.get("/history")
     def history() -> Response:
-        """The last state changes, oldest first."""
-        return jsonify(history=get_client().history())
+        """The last state changes and commands (who asked), oldest first."""
+        return jsonify(history=get_client().history(), commands=get_client().commands())
 
     @app.get("/qr")
     def qr() -> Response:
@@ -168,14 +170,14 @@ def _add_routes(app: Flask) -> None:
     @app.post("/start-session")
     def start_session() -> tuple[Response, int]:
         """Generate QR: start a browser unless one is running (202 started, 200 already running)."""
-        state, started = get_client().start_session()
+        state, started = get_client().start_session(by=http_origin())
         return jsonify(state), 202 if started else 200
 
     @app.post("/force-reset")
     def force_reset() -> tuple[Response, int]:
         """Quit the browser, kill its processes, delete the profile, end in idle."""
         try:
-            state = get_client().force_reset()
+            state = get_client().force_reset(by=http_origin())
         except ResetError as exc:
             return jsonify(ok=False, error=str(exc)), 500
         return jsonify(ok=True, message=RESET_MESSAGE, state=state["state"]), 200
@@ -199,9 +201,12 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the service until a stop signal; the browser quits with it. Exit code 2 when it must not start."""
+    if "--print-env-example" in (sys.argv[1:] if argv is None else argv):
+        print(wa_config.env_example(), end="")  # the .env.example of this version
+        return 0
     settings = parse_args(argv)
     serving.raise_open_files_limit()  # room for the connection cap (web/serving.py)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)  # LOG_FORMAT: text or json
     problem = lifecycle.insecure_remote_problem(settings)
     if problem:
         print(f"app.py: {problem}", file=sys.stderr)
@@ -211,8 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     listener = _claim_port_and_profile(settings, client)
     if listener is None:
         return 2
+    attach_session(lambda: {"state": client.state.value})
     shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
     shutdown.install()
+    client.recovery.autostart()  # WA_AUTOSTART: only a saved login, never a QR
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
                 "required" if settings.api_token else "not set")

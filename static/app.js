@@ -205,7 +205,8 @@
     }
     // The token goes in the handshake's header too: the gateway then admits the connection at once,
     // instead of keeping it in its small room for connections that have not logged in yet.
-    socket = window.io({ auth: function (cb) { cb({ token: token }); }, extraHeaders: authHeaders() });
+    socket = window.io({ auth: function (cb) { cb({ token: token, client: "page" }); },
+                         extraHeaders: authHeaders() });
     socket.on("connect", function () { setLink("live", "Live"); stopPolling(); });
     socket.on("disconnect", function () { setLink("down", "Reconnecting…"); startPolling(); });
     socket.on("connect_error", function (err) {
@@ -222,6 +223,7 @@
   // POST to the gateway; resolves to {res, body}, or null when the token is missing.
   function post(path, payload) {
     var headers = authHeaders();
+    headers["X-WA-Client"] = "page";  // shown as the page in /history and the log
     if (payload !== undefined) headers["Content-Type"] = "application/json";
     return fetch(path, { method: "POST", headers: headers,
       body: payload === undefined ? undefined : JSON.stringify(payload) })

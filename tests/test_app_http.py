@@ -114,7 +114,7 @@ def test_force_reset_from_idle_answers_the_contract(http):
 
 
 def test_force_reset_failure_is_500_with_ok_false(app, monkeypatch):
-    def refuse() -> dict:
+    def refuse(**_origin) -> dict:
         raise ResetError("the profile directory could not be deleted")
 
     monkeypatch.setattr(app.extensions["wa_client"], "force_reset", refuse)
@@ -231,7 +231,7 @@ def test_socket_force_reset_answers_the_asker(app):
 
 
 def test_socket_force_reset_failure_answers_force_reset_error(app, monkeypatch):
-    def refuse() -> dict:
+    def refuse(**_origin) -> dict:
         raise ResetError("could not delete the profile")
 
     monkeypatch.setattr(app.extensions["wa_client"], "force_reset", refuse)

@@ -21,9 +21,11 @@ from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
 from .decide import Decision
 from .events import EventBus, Listener
+from .notify import Notifier
 from .page import Sight
 from .profile_lock import ProfileLock
 from .qr import QrBoard, fingerprint, iso, render_png
+from .recovery import Recovery
 from .session import SessionWorker
 from .states import RUNNING, Reason, State, StateError, is_allowed
 from .webhooks import WebhookSender
@@ -91,9 +93,17 @@ class WhatsAppClient:
         self._started_at: float | None = None
         self._started_at_wall: float | None = None
         self._history: deque[dict] = deque(maxlen=HISTORY_SIZE)
+        self._commands: deque[dict] = deque(maxlen=HISTORY_SIZE)  # who asked for what
         self.counters = {"starts": 0, "resets": 0, "crashes": 0, "qr_versions": 0, "transitions": 0,
                          "browser_starts": 0, "seen_dom": 0, "seen_modules": 0, "channel_disagreements": 0,
                          "illegal_transitions": 0}
+        self._unattended = False  # started by autostart or recovery: a QR page ends it (not_linked)
+        self.recovery = Recovery(self)
+        self.subscribe(self.recovery)
+        self.notifier: Notifier | None = None
+        if settings.notify_urls.strip():
+            self.notifier = Notifier(settings.notify_urls, self.spawn, settings.restart_on_crash)
+            self.subscribe(self.notifier)
         self.webhooks: WebhookSender | None = None
         if settings.webhook_url:
             self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep)
@@ -141,20 +151,44 @@ class WhatsAppClient:
         with self._lock:
             return list(self._history)
 
+    def commands(self) -> list[dict]:
+        """The last commands, oldest first: what, when, in which state, and who asked."""
+        with self._lock:
+            return list(self._commands)
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event, payload)` on every event; returns a function that unsubscribes."""
         return self._bus.subscribe(listener)
+
+    @property
+    def unattended(self) -> bool:
+        """True while the session was started by nobody at the page (autostart, recovery)."""
+        return self._unattended
+
+    def browser_pids(self) -> set[int]:
+        """The live processes of the gateway's Chromium tree (empty without a browser)."""
+        browser = self._browser
+        return browser.owned_pids() if browser is not None else set()
 
     def started_at(self) -> float:
         """When the current session was started (time.monotonic)."""
         return self._started_at or time.monotonic()
 
     # -- commands -----------------------------------------------------------------------------
-    def start_session(self) -> tuple[dict, bool]:
-        """Start a browser unless one runs already; returns (status, started)."""
+    def start_session(self, by: dict | None = None, unattended: bool = False, reason: Reason | None = None,
+                      expect_since: str | None = None) -> tuple[dict, bool]:
+        """Start a browser unless one runs already; returns (status, started).
+
+        `by` says who asked (for /history and the log); `unattended` starts never show a QR;
+        `expect_since` starts only if the state has not changed since that stamp.
+        """
         with self._lock:
-            if self._state in RUNNING:
+            self._record_command("start_session", by)
+            if not unattended:
+                self._unattended = False  # a person asked: a QR is welcome now
+            if self._state in RUNNING or (expect_since is not None and expect_since != self._since):
                 return self._status_locked(), False
+            self._unattended = unattended
             self._generation += 1
             generation = self._generation
             self._started_at = time.monotonic()
@@ -163,15 +197,16 @@ class WhatsAppClient:
             self._announced.clear()
             self._seen_by = ()
             self.counters["starts"] += 1
-            self._transition(State.STARTING, None, None)
+            self._transition(State.STARTING, reason, None)
             status = self._status_locked()
         self._flush()
         self.spawn(self._run_session, generation)
         return status, True
 
-    def force_reset(self) -> dict:
+    def force_reset(self, by: dict | None = None) -> dict:
         """Quit the browser, kill what it left, delete the profile and end in idle; from any state."""
         with self._lock:
+            self._record_command("force_reset", by)
             self._generation += 1
             generation = self._generation
             browser, self._browser, self._worker = self._browser, None, None
@@ -206,8 +241,10 @@ class WhatsAppClient:
                 self._transition(State.IDLE, Reason.SHUTDOWN, None)
         self._flush()
 
-    def request_pairing_code(self, phone: Any, timeout: float = 20.0) -> str:
+    def request_pairing_code(self, phone: Any, timeout: float = 20.0, by: dict | None = None) -> str:
         """Drive 'Log in with phone number' and return the code as 'ABCD-EFGH'."""
+        with self._lock:
+            self._record_command("pairing_code", by)
         digits = normalize_phone(phone)
         with self._lock:
             if self._state is State.QR and self._pairing_code:
@@ -216,12 +253,16 @@ class WhatsAppClient:
         return self._command("pairing_code", {State.QR}, "a pairing code needs the QR page: click Generate QR first",
                              timeout, digits=digits)
 
-    def logout(self, timeout: float = 20.0) -> dict:
+    def logout(self, timeout: float = 20.0, by: dict | None = None) -> dict:
         """Unlink this device in WhatsApp itself, then end like a phone logout."""
+        with self._lock:
+            self._record_command("logout", by)
         return self._command("logout", {State.CONNECTED}, "logout needs a connected session", timeout)
 
-    def take_over(self, timeout: float = 15.0) -> dict:
+    def take_over(self, timeout: float = 15.0, by: dict | None = None) -> dict:
         """Use WhatsApp here when it is open elsewhere, and wait to be connected again."""
+        with self._lock:
+            self._record_command("takeover", by)
         return self._command("takeover", {State.CONFLICT}, "takeover needs the 'open elsewhere' conflict", timeout)
 
     def screenshot(self) -> bytes | None:
@@ -310,8 +351,9 @@ class WhatsAppClient:
                                  sight.page)
                     return True
                 self._transition(decision.state, decision.reason, decision.error)
-            elif (decision.reason, decision.error) != (self._reason, self._error):
-                self._annotate(decision.reason, decision.error)
+            elif (decision.reason, decision.error) != (self._reason, self._error) and not (
+                    decision.reason is None and self._reason in (Reason.AUTOSTART, Reason.RESTART_AFTER_CRASH)):
+                self._annotate(decision.reason, decision.error)  # (who started it stays until the state moves)
             if sight.seen_by:  # diagnostic: read by /status, carried by the next status event, never one of its own
                 self._seen_by = sight.seen_by
             if decision.pairing_code != self._pairing_code:
@@ -336,6 +378,13 @@ class WhatsAppClient:
         with self._lock:
             if generation == self._generation:
                 self._qr.new_cycle()
+
+    def explain(self, error: str, since: str) -> None:
+        """New words for the current ending (e.g. a restart planned), unless the state changed since `since`."""
+        with self._lock:
+            if self._since == since and self._state not in RUNNING:
+                self._annotate(self._reason, error)
+        self._flush()
 
     def keep_screenshot(self, png: bytes) -> None:
         """Keep a picture of an unrecognised page, for /screenshot.png after the browser is gone."""
@@ -376,6 +425,12 @@ class WhatsAppClient:
             return True
 
     # -- internals (callers hold _lock) -------------------------------------------------------
+    def _record_command(self, command: str, by: dict | None) -> None:
+        """Who asked for what, in /history and the log (`by` holds no secret: a token's fingerprint at most)."""
+        by = dict(by or {"via": "internal"})
+        self._commands.append({"command": command, "at": _now_iso(), "state": self._state.value, "by": by})
+        logger.info("command %s by %s", command, " ".join(f"{k}={v}" for k, v in by.items() if v is not None))
+
     def _set_qr(self, payload: str | None, png: bytes | None) -> None:
         if payload is None:
             if self._qr.withdraw():

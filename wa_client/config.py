@@ -89,6 +89,19 @@ class Settings:
         default=None,
         metadata=_meta("WA_SELECTORS_FILE", "JSON file overriding WhatsApp Web selectors and texts (no code change)"),
     )
+    autostart: bool = field(
+        default=False, metadata=_meta("WA_AUTOSTART", "on service start, reconnect a saved login (never shows a QR)")
+    )
+    restart_on_crash: bool = field(
+        default=False, metadata=_meta("WA_RESTART_ON_CRASH", "start the browser again after it crashed (backoff)")
+    )
+    restart_backoff_s: float = field(
+        default=5.0, metadata=_meta("WA_RESTART_BACKOFF_S", "first wait before a restart after a crash (doubles)")
+    )
+    notify_urls: str = field(
+        default="", metadata=_meta("WA_NOTIFY_URLS", "Apprise URLs told when WhatsApp is lost (space-separated)")
+    )
+    log_format: str = field(default="text", metadata=_meta("LOG_FORMAT", "log lines: text or json"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -132,6 +145,14 @@ class Settings:
             raise ConfigError("WA_ASYNC_MODE must be 'eventlet' or 'threading'")
         if not self.wa_url.startswith(("http://", "https://")):
             raise ConfigError("WA_URL must start with http:// or https://")
+        if self.restart_backoff_s <= 0:
+            raise ConfigError("WA_RESTART_BACKOFF_S must be a positive number of seconds")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be 'text' or 'json'")
+        if self.notify_urls.strip():
+            from .notify import check_urls  # apprise loads only when URLs are set
+
+            check_urls(self.notify_urls)
         try:
             selectors.load(self.selectors_file)
         except selectors.SelectorsError as exc:
@@ -184,3 +205,30 @@ def from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) ->
         if overrides[f.name] is not None:
             base[f.metadata["env"]] = overrides[f.name]
     return Settings.from_env(base)
+
+
+ENV_EXAMPLE_HEADER = """\
+# The WhatsApp gateway's settings, each with its default (made by `python app.py --print-env-example`).
+# Copy to .env (or /etc/wa-gateway/env for deploy/wa-gateway.service) and change what you need;
+# every name is also a command-line flag of app.py (WA_QR_TIMEOUT_S -> --wa-qr-timeout-s).
+"""
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return f"{value:g}"
+    text = str(value)
+    return f'"{text}"' if " " in text else text
+
+
+def env_example() -> str:
+    """The .env.example text: every setting, its meaning and its default (unset ones commented out)."""
+    lines = [ENV_EXAMPLE_HEADER]
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        lines.append(f"# {f.metadata['help']}")
+        lines.append(f"# {env}=" if f.default is None else f"{env}={_env_value(f.default)}")
+        lines.append("")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ from .commands import ActionError, Command, PageActions
 from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
+from .recovery import not_linked
 from .states import RUNNING, Reason, State, StateError
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ class SessionWorker:
         if state not in RUNNING:
             return False
         decision = decide(state, sight, self._facts(sight))
+        if decision.state is State.QR and self.client.unattended:
+            decision = not_linked()  # only Generate QR shows a QR: an unattended start ends quietly
         if decision.end:
             return self._end(decision)
         if not self.client.apply(self.generation, decision, sight):

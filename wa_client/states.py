@@ -65,6 +65,9 @@ class Reason(StrEnum):
     DEPRECATED_VERSION = "deprecated_version"
     SERVICE_UNAVAILABLE = "service_unavailable"
     BLOCKED = "blocked"
+    AUTOSTART = "autostart"  # WA_AUTOSTART started the saved login when the service started
+    RESTART_AFTER_CRASH = "restart_after_crash"  # WA_RESTART_ON_CRASH started it again
+    NOT_LINKED = "not_linked"  # an unattended start found no saved login: it never shows a QR
 
     def __str__(self) -> str:
         return self.value

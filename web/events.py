@@ -11,7 +11,7 @@ from flask_socketio import ConnectionRefusedError, SocketIO, emit
 
 from wa_client import ActionError, ResetError, StateError
 
-from . import RESET_MESSAGE, get_client
+from . import RESET_MESSAGE, audit, get_client
 from .guards import SETTINGS_KEY, command_payload_problem, connection_refusal
 from .sessions import note_connected
 
@@ -48,6 +48,7 @@ def on_connect(auth: Any = None) -> None:
     if refusal:
         raise ConnectionRefusedError(refusal)
     note_connected(request.environ)  # its Engine.IO session no longer counts as waiting to log in
+    audit.remember_socket(auth)
     emit("status", get_client().status())
 
 
@@ -56,7 +57,7 @@ def on_start_session(*payload: Any) -> dict:
     if problem := command_payload_problem("start-session", payload):
         emit("error", {"error": problem})
         return {"error": problem}
-    status, started = get_client().start_session()
+    status, started = get_client().start_session(by=audit.socket_origin())
     if not started:
         emit("status", status)
     return status
@@ -68,7 +69,7 @@ def on_force_reset(*payload: Any) -> dict:
         emit("force-reset-error", {"error": problem})
         return {"ok": False, "error": problem}
     try:
-        status = get_client().force_reset()
+        status = get_client().force_reset(by=audit.socket_origin())
     except ResetError as exc:
         emit("force-reset-error", {"error": str(exc)})
         return {"ok": False, "error": str(exc)}
@@ -87,7 +88,7 @@ def on_pairing_code(payload: Any = None, *_rest: Any) -> dict:
     """Ask WhatsApp for a pairing code for {"phone"}; answer with pairing-code or pairing-code-error."""
     phone = payload.get("phone") if isinstance(payload, dict) else None
     try:
-        code = get_client().request_pairing_code(phone)
+        code = get_client().request_pairing_code(phone, by=audit.socket_origin())
     except (ValueError, StateError, ActionError) as exc:
         emit("pairing-code-error", {"error": str(exc)})
         return {"error": str(exc)}
@@ -97,12 +98,12 @@ def on_pairing_code(payload: Any = None, *_rest: Any) -> dict:
 
 def on_logout(*_payload: Any) -> dict:
     """Log out of WhatsApp (unlink this device); answer with logout-success or logout-error."""
-    return _command("logout", lambda: get_client().logout())
+    return _command("logout", lambda: get_client().logout(by=audit.socket_origin()))
 
 
 def on_takeover(*_payload: Any) -> dict:
     """Click "Use here" in the conflict state; answer with takeover-success or takeover-error."""
-    return _command("takeover", lambda: get_client().take_over())
+    return _command("takeover", lambda: get_client().take_over(by=audit.socket_origin()))
 
 
 def _command(event: str, command: Callable[[], dict]) -> dict:

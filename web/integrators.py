@@ -9,7 +9,7 @@ from flask import Flask, Response, abort, jsonify, request
 
 from wa_client import ActionError, State, StateError
 
-from . import get_client
+from . import audit, get_client
 from .guards import request_token, settings, token_matches
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def add_routes(app: Flask) -> None:
         client = get_client()
 
         def request_code() -> dict:
-            code = client.request_pairing_code(phone)
+            code = client.request_pairing_code(phone, by=audit.http_origin())
             return {"pairing_code": code, "status": client.status()}
 
         try:
@@ -74,7 +74,7 @@ def add_routes(app: Flask) -> None:
     @app.post("/logout")
     def logout() -> tuple[Response, int]:
         """Log out of WhatsApp from the CRM: unlink this device, quit the browser, delete the profile."""
-        return _command(get_client().logout)
+        return _command(lambda: get_client().logout(by=audit.http_origin()))
 
     @app.get("/screenshot.png")
     def screenshot() -> Response:
@@ -89,4 +89,4 @@ def add_routes(app: Flask) -> None:
     @app.post("/takeover")
     def takeover() -> tuple[Response, int]:
         """Click "Use here" when WhatsApp is open on another computer, and wait to be connected."""
-        return _command(get_client().take_over)
+        return _command(lambda: get_client().take_over(by=audit.http_origin()))

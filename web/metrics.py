@@ -13,6 +13,8 @@ from prometheus_client.registry import Collector
 
 from wa_client import State, WhatsAppClient
 
+from .costs import CostCollector
+
 logger = logging.getLogger(__name__)
 
 EXTENSION = "wa_metrics"
@@ -30,6 +32,9 @@ COUNTERS = {
     "channel_disagreements": ("wa_channel_disagreements",
                               "Times the DOM and WhatsApp's modules lastingly disagreed about the page."),
     "illegal_transitions": ("wa_illegal_transitions", "Transitions the state table forbids (bugs; never applied)."),
+    "autostarts": ("wa_autostarts", "Saved logins started by WA_AUTOSTART when the service started."),
+    "crash_restarts": ("wa_crash_restarts", "Browser restarts after a crash (WA_RESTART_ON_CRASH)."),
+    "restart_give_ups": ("wa_crash_restart_give_ups", "Times the gateway stopped restarting (5 tries in an hour)."),
 }
 
 
@@ -62,6 +67,13 @@ class SessionCollector(Collector):
             deliveries.add_metric(["delivered"], webhooks.delivered)
             deliveries.add_metric(["failed"], webhooks.failed)
             yield deliveries
+        notifier = self.client.notifier
+        if notifier is not None:
+            told = CounterMetricFamily("wa_notifications", "WA_NOTIFY_URLS messages by outcome "
+                                       "(suppressed: the rate limit).", labels=["result"])
+            for result, value in dict(notifier.counts).items():
+                told.add_metric([result], value)
+            yield told
 
 
 class Metrics:
@@ -70,6 +82,7 @@ class Metrics:
     def __init__(self, client: WhatsAppClient) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(SessionCollector(client))
+        self.registry.register(CostCollector(client))
         self.browser_start_seconds = Histogram(
             "wa_browser_start_seconds", "Seconds from launching the browser to WhatsApp Web's page opening.",
             buckets=BROWSER_START_BUCKETS, registry=self.registry)

@@ -1,0 +1,79 @@
+"""Real receivers on loopback for notification tests: an SMTP server (aiosmtpd) and an HTTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+from tests.gateway import free_port
+
+
+class Mailbox:
+    """An SMTP server on 127.0.0.1 that keeps every message it receives (as text)."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        """aiosmtpd hook: keep the message."""
+        self.messages.append(envelope.content.decode("utf-8", "replace"))
+        return "250 OK"
+
+    def url(self) -> str:
+        """An Apprise mailto:// URL that delivers here."""
+        return f"mailto://127.0.0.1:{self.port}?from=gateway@clinic.test&to=it@clinic.test"
+
+    def __enter__(self) -> Mailbox:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+class JsonReceiver:
+    """An HTTP server on 127.0.0.1 that keeps every JSON body POSTed to it; `hold` makes it wait first."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.arrived = threading.Event()  # a POST reached the server (maybe held)
+        self.release = threading.Event()
+        self.release.set()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's hook name
+                receiver.arrived.set()
+                receiver.release.wait(30)
+                length = int(self.headers.get("Content-Length") or 0)
+                receiver.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+
+    def url(self) -> str:
+        """An Apprise json:// URL that delivers here."""
+        return f"json://127.0.0.1:{self.server.server_address[1]}/notify"
+
+    def hold(self) -> None:
+        """Keep the next POSTs waiting until `release` is set."""
+        self.release.clear()
+
+    def __enter__(self) -> JsonReceiver:
+        threading.Thread(target=self.server.serve_forever, daemon=True, name="json-receiver").start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
