@@ -13,6 +13,7 @@ import pytest
 
 from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway, SocketEvents, wait_until
+from wa_client import profile
 from wa_client.recovery import LINKED_MARKER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -83,7 +84,7 @@ def test_autostart_reconnects_a_saved_login_without_a_scan(gateway_factory, simu
 
 
 def test_autostart_never_shows_a_qr_when_the_login_is_gone(gateway_factory, simulator, saved_profile):
-    saved_profile.mkdir(mode=0o700)
+    profile.ensure(saved_profile)  # a profile this gateway made (its marker inside)
     (saved_profile / LINKED_MARKER).write_text("2026-01-01T00:00:00.000Z\n")  # the phone unlinked us meanwhile
     gateway = gateway_factory(WA_AUTOSTART="1", profile_dir=saved_profile)
     status = gateway.wait_status(lambda s: s["reason"] == "not_linked", timeout=60)
