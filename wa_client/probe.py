@@ -167,7 +167,8 @@ return {
   error_page: location.href.startsWith(S.BROWSER_ERROR_URL),
   linked: guard(() => !!window.localStorage.getItem(S.LINKED_STORAGE_KEY), false),
   linked_wid: guard(() => window.localStorage.getItem(S.LINKED_STORAGE_KEY), null),
-  error_code: location.href.startsWith(S.BROWSER_ERROR_URL) ? guard(() => (body.match(/\berr_[a-z_]+/) || [''])[0].toUpperCase() || null, null) : null,
+  error_code: location.href.startsWith(S.BROWSER_ERROR_URL)
+    ? guard(() => (body.match(/\berr_[a-z_]+/) || [''])[0].toUpperCase() || null, null) : null,
   logout_seen: guard(() => !!window.sessionStorage.getItem(S.LOGOUT_MARKER_KEY), false),
   title: document.title || '',
   text_size: body.length,
