@@ -32,7 +32,7 @@ from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
-from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics
+from web import EXTENSION, RESET_MESSAGE, errors, events, get_client, guards, integrators, lifecycle, metrics, openapi
 from web import me as me_routes
 
 logger = logging.getLogger("wa_gateway")
@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     _add_routes(app)
     integrators.add_routes(app)
     me_routes.add_routes(app)
+    openapi.add_routes(app)
     metrics.init_app(app, client)
     app.after_request(_take_turns)
     return app

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from wa_client import Settings
 
@@ -17,8 +18,8 @@ from .lifecycle import is_loopback
 
 logger = logging.getLogger(__name__)
 
-#: Endpoints anyone may reach: the health check, the page itself and its static files.
-PUBLIC_ENDPOINTS = frozenset({"healthz", "index", "static"})
+#: Endpoints anyone may reach: the health check, the page itself and its static files, the API's description.
+PUBLIC_ENDPOINTS = frozenset({"healthz", "index", "static", "openapi_json", "docs"})
 MAX_BODY_BYTES = 16 * 1024
 SETTINGS_KEY = "WA_SETTINGS"
 
@@ -132,6 +133,8 @@ def _check_host() -> None:
 def _check_token() -> None:
     if request.method == "OPTIONS" or request.endpoint in PUBLIC_ENDPOINTS:
         return
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return  # a 405 (with Allow) tells no more than the public /openapi.json
     if not token_matches(request_token(request), settings().api_token):
         abort(401, UNAUTHORIZED)
 
