@@ -96,7 +96,8 @@ def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...],
     OUTPUT_DIR.mkdir(exist_ok=True)
     (OUTPUT_DIR / f"schemathesis-{gateway.log_path.stem}-{len(exclude)}-{bool(token)}.txt").write_text(report)
     problems = report[report.find("=== ERRORS") if "=== ERRORS" in report else report.find("=== FAILURES"):]
-    assert run.returncode == 0, f"Schemathesis found problems (exit {run.returncode}):\n{problems[:8000]}\n{run.stderr[-2000:]}"
+    assert run.returncode == 0, f"Schemathesis found problems (exit {run.returncode}):\n{problems[:8000]}" + \
+        run.stderr[-2000:]
     assert re.search(r"\d+ generated", report), report
 
 
