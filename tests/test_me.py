@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.fixtures_gateway import *  # noqa: F403
 from tests.gateway import SocketEvents, wait_until
+from tests.test_webhooks import Receiver
 from wa_client import account as accounts
 from wa_client.probe import ModuleSigns, Observation
 
@@ -78,7 +80,8 @@ def test_me_is_409_in_words_when_nothing_is_linked(http):
 @pytest.mark.browser
 def test_me_status_ready_and_the_page_name_the_account_and_a_restart_knows_it(gateway_factory, simulator,
                                                                                  make_driver):
-    first = gateway_factory()
+    hooks = Receiver()
+    first = gateway_factory(WA_WEBHOOK_URL=hooks.url)
     events = SocketEvents(first.url)
     try:
         assert first.post("/start-session").status_code == 202
@@ -91,8 +94,13 @@ def test_me_status_ready_and_the_page_name_the_account_and_a_restart_knows_it(ga
         assert me["linked_since"].endswith("Z")
         assert first.status()["account"] == me
         assert events.wait_for("ready")["account"] == me
+        delivered = {(e["event"], json.dumps(e["data"].get("account"))) for e in hooks.events()}
+        wait_until(lambda: {("ready", json.dumps(me)), ("status", json.dumps(me))} <= {
+            (e["event"], json.dumps(e["data"].get("account"))) for e in hooks.events()}, 10,
+            what=f"ready and status webhooks naming the account; got {delivered}")
     finally:
         events.close()
+        hooks.close()
     driver = make_driver()
     driver.get(first.url + "/")
     headline = f"Connected as {SIM_DISPLAY} ({SIM_NAME})"
