@@ -147,17 +147,6 @@ EMPTY_BODY = {"required": False, "content": {"application/json": {"schema": _ref
 
 #: (method, path, public, operation): every route of the gateway (Flask's `<path:x>` is written `{x}`).
 OPERATIONS: list[tuple[str, str, bool, dict]] = [
-    ("get", "/", True, {"summary": "The front-desk page", "tags": ["pages"],
-                        "responses": {"200": _body("text/html", "the page")}}),
-    ("get", "/docs", True, {"summary": "This document in a browsable viewer", "tags": ["pages"],
-                            "responses": {"200": _body("text/html", "the viewer")}}),
-    ("get", "/openapi.json", True, {"summary": "This document (OpenAPI 3.1)", "tags": ["pages"],
-                                    "responses": {"200": _json({"type": "object"}, "the document")}}),
-    ("get", "/static/{filename}", True, {
-        "summary": "The page's static files (scripts, styles, the vendored viewer)", "tags": ["pages"],
-        "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "the file", "content": {"*/*": {"schema": {"type": "string"}}}},
-                      "404": _error("no such file")}}),
     ("get", "/healthz", True, {
         "summary": "Liveness (no browser call); with ?linked=1, whether WhatsApp is connected",
         "description": "The bare check needs no token. `?linked=1` reveals the session state: it needs the "
@@ -219,7 +208,22 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
         "summary": "Click 'Use here' when WhatsApp is open on another computer (conflict)", "tags": ["commands"],
         "requestBody": EMPTY_BODY,
         "responses": {"200": _json(_ref("Status"), "connected again"), "409": NOT_STATE, "502": NOT_OFFERED}}),
+    ("get", "/", True, {"summary": "The front-desk page", "tags": ["pages"],
+                        "responses": {"200": _body("text/html", "the page")}}),
+    ("get", "/docs", True, {"summary": "This document in a browsable viewer", "tags": ["pages"],
+                            "responses": {"200": _body("text/html", "the viewer")}}),
+    ("get", "/openapi.json", True, {"summary": "This document (OpenAPI 3.1)", "tags": ["pages"],
+                                    "responses": {"200": _json({"type": "object"}, "the document")}}),
+    ("get", "/static/{filename}", True, {
+        "summary": "The page's static files (scripts, styles, the vendored viewer)", "tags": ["pages"],
+        "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the file", "content": {"*/*": {"schema": {"type": "string"}}}},
+                      "404": _error("no such file")}}),
 ]
+
+TAGS = (("session", "What the session is and who is linked"), ("qr", "The code to scan"),
+        ("commands", "What the CRM or the front desk asks of the session"), ("health", "For monitoring"),
+        ("support", "For the clinic's IT"), ("pages", "The page, this document and the static files"))
 
 #: Answers every request may get from the guards, by kind of operation.
 FOREIGN_HOST = _error("no WA_API_TOKEN is set and the request was addressed to a host name other than localhost")
@@ -256,6 +260,7 @@ def document(token_required: bool = False) -> dict:
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": API_VERSION, "description": DESCRIPTION},
         "security": [{"bearerAuth": []}, {"apiKey": []}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
