@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +18,10 @@ from tests.fixtures_gateway import *  # noqa: F403
 from tests.gateway import REPO_ROOT, free_port, wait_until
 from wa_client import ConfigError, Settings
 from wa_client.browser import chrome_options
+from wa_client.decide import Facts, decide
+from wa_client.page import recognise
+from wa_client.probe import Observation
+from wa_client.states import Reason, State
 
 SECRET = "s3cret-proxy-pass"
 
@@ -59,12 +64,27 @@ def test_proxy_credentials_stop_the_service_at_startup_without_echoing_them():
     assert SECRET not in run.stdout + run.stderr
 
 
+@pytest.mark.parametrize(("proxy_url", "code", "reason"), [
+    ("http://127.0.0.1:9", "ERR_PROXY_CONNECTION_FAILED", Reason.PROXY_UNREACHABLE),
+    ("socks5://127.0.0.1:9", "ERR_SOCKS_CONNECTION_FAILED", Reason.PROXY_UNREACHABLE),
+    ("http://127.0.0.1:9", "ERR_TUNNEL_CONNECTION_FAILED", Reason.PROXY_UNREACHABLE),
+    ("http://127.0.0.1:9", "ERR_NAME_NOT_RESOLVED", Reason.UNREACHABLE),  # the proxy answered; WhatsApp did not
+    (None, "ERR_PROXY_CONNECTION_FAILED", Reason.UNREACHABLE),  # no proxy of ours: a system one, say
+])
+def test_chromium_error_pages_that_blame_the_proxy_name_it(proxy_url, code, reason):
+    sight = recognise(Observation(url="chrome-error://chromewebdata/", error_page=True, error_code=code))
+    decision = decide(State.STARTING, sight, Facts(proxy_url=proxy_url))
+    assert (decision.state, decision.reason, decision.end) == (State.FAILED, reason, True)
+    if reason is Reason.PROXY_UNREACHABLE:
+        assert proxy_url in decision.error and code in decision.error
+
+
 class LoopbackProxy:
     """A real proxy server on 127.0.0.1, started in its own process group, with its log."""
 
-    def __init__(self, command: list[str], port: int, log: Path) -> None:
+    def __init__(self, command: list[str], port: int, log: Path, output: Path | None = None) -> None:
         self.port, self.log = port, log
-        with open(log, "wb") as out:
+        with open(output or log, "wb") as out:
             self.proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True)
         wait_until(self._listening, 20, what=f"the proxy on port {port}\n{command}")
@@ -72,8 +92,6 @@ class LoopbackProxy:
     def _listening(self) -> bool:
         if self.proc.poll() is not None:
             raise AssertionError(f"the proxy exited with {self.proc.returncode}: {self.text()}")
-        import socket
-
         with socket.socket() as probe:
             return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
@@ -103,9 +121,7 @@ def loopback_proxy() -> Iterator:
         if kind == "http":
             command = [sys.executable, "-m", "proxy", "--hostname", "127.0.0.1", "--port", str(port),
                        "--num-workers", "1", "--num-acceptors", "1", "--log-file", str(home / "proxy.log")]
-            log = home / "proxy.log"
-            proxy = LoopbackProxy(command, port, home / "proxy.out")
-            proxy.log = log
+            proxy = LoopbackProxy(command, port, home / "proxy.log", output=home / "proxy.out")
         else:
             command = [sys.executable, "-m", "pproxy", "-l", f"socks5://127.0.0.1:{port}", "-v"]
             proxy = LoopbackProxy(command, port, home / "pproxy.log")
