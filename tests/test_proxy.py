@@ -97,7 +97,10 @@ class LoopbackProxy:
 
     def text(self) -> str:
         """What the proxy logged so far."""
-        return self.log.read_text(errors="replace")
+        try:
+            return self.log.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         """Stop the proxy and its workers (its own process group)."""
