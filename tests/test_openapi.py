@@ -86,7 +86,7 @@ def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...],
     """Run the pinned Schemathesis CLI on the live gateway's own document; fail with its report."""
     command = [str(Path(sys.executable).with_name("st")), "run", gateway.url + "/openapi.json",
                "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION), "--generation-deterministic",
-               "--workers", "1", "--no-color", "--request-timeout", "20"]
+               "--workers", "1", "--no-color", "--request-timeout", "60"]  # a screenshot may wait on a busy browser
     for path in exclude:
         command += ["--exclude-path", path]
     if token:
