@@ -168,11 +168,13 @@ def test_whatsapp_is_reached_through_a_socks5_proxy(gateway_factory, simulator, 
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_an_unreachable_proxy_fails_naming_the_proxy_not_a_start_timeout(gateway_factory, simulator):
-    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+@pytest.mark.parametrize(("scheme", "code"), [("http", "ERR_PROXY_CONNECTION_FAILED"),
+                                             ("socks5", "ERR_PROXY_CONNECTION_FAILED")])
+def test_an_unreachable_proxy_fails_naming_the_proxy_not_a_start_timeout(gateway_factory, simulator, scheme, code):
+    dead = f"{scheme}://127.0.0.1:{free_port()}"  # nothing listens there
     gateway = gateway_factory(WA_PROXY_URL=dead, WA_START_TIMEOUT_S="60")
     assert gateway.post("/start-session").status_code == 202
     failed = gateway.wait_status("failed", timeout=60)
-    assert failed["reason"] == "proxy_unreachable"
-    assert dead in failed["error"] and "ERR_PROXY_CONNECTION_FAILED" in failed["error"]
+    assert failed["reason"] == "proxy_unreachable", failed
+    assert dead in failed["error"] and code in failed["error"]
     assert "Generate QR" in failed["error"]
