@@ -82,7 +82,7 @@ def test_docs_shows_every_operation_and_loads_nothing_from_elsewhere(gateway_fac
     assert driver.execute_script("return document.querySelectorAll('link[href^=http], script[src^=http]').length") == 0
 
 
-def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...], workdir: Path) -> None:
+def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...], workdir: Path, label: str) -> None:
     """Run the pinned Schemathesis CLI on the live gateway's own document; fail with its report."""
     command = [str(Path(sys.executable).with_name("st")), "run", gateway.url + "/openapi.json",
                "--checks", "all", "--max-examples", str(EXAMPLES_PER_OPERATION), "--generation-deterministic",
@@ -94,7 +94,8 @@ def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...],
     run = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=150)
     report = run.stdout.replace(TOKEN, "[token]")
     OUTPUT_DIR.mkdir(exist_ok=True)
-    (OUTPUT_DIR / f"schemathesis-{gateway.log_path.stem}-{len(exclude)}-{bool(token)}.txt").write_text(report)
+    sent = "with-token" if token else "without-token"
+    (OUTPUT_DIR / f"schemathesis-{gateway.log_path.stem}-{label}-{sent}.txt").write_text(report)
     problems = report[report.find("=== ERRORS") if "=== ERRORS" in report else report.find("=== FAILURES"):]
     assert run.returncode == 0, f"Schemathesis found problems (exit {run.returncode}):\n{problems[:8000]}" + \
         run.stderr[-2000:]
@@ -118,7 +119,7 @@ def test_schemathesis_finds_nothing_against_the_live_service(gateway_factory, si
         before = gateway.wait_status(state)
         history = gateway.get("/history").json()["history"]
         for header in ([token, None] if token and state == "connected" else [token]):
-            _schemathesis(gateway, header, STATE_CHANGING[state], tmp_path)
+            _schemathesis(gateway, header, STATE_CHANGING[state], tmp_path, label=state)
         _unchanged(gateway, before, history)
         if state == "qr":
             gateway.phone_scans(simulator)
