@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from tests.client_kit import phone_scans, wait_state
 from tests.fixtures_gateway import *  # noqa: F403
 from tests.gateway import SocketEvents, wait_until
 from tests.test_webhooks import Receiver
@@ -124,3 +125,18 @@ def test_me_status_ready_and_the_page_name_the_account_and_a_restart_knows_it(ga
     finally:
         second.stop(check=True)
         shutil.rmtree(first.home, ignore_errors=True)
+
+
+@pytest.mark.browser
+def test_a_qr_means_nothing_is_linked_and_a_stale_record_goes(make_client, simulator):
+    client = make_client()
+    client.profile_dir.mkdir(parents=True, mode=0o700)
+    stale = accounts.Account("+15550001111", "Another Clinic", "2020-01-01T00:00:00.000Z")
+    accounts.save(client.profile_dir, stale)  # a login the phone has since removed
+    client.start_session()
+    assert wait_state(client, "qr")["account"] is None
+    wait_until(lambda: accounts.load(client.profile_dir) is None, 10, what="the stale record forgotten")
+    phone_scans(client, simulator)
+    wait_until(lambda: (client.status()["account"] or {}).get("name") == SIM_NAME, 30, what="the new account")
+    assert client.account()["number"] == SIM_NUMBER and client.account()["linked_since"] != stale.linked_since
+    assert accounts.load(client.profile_dir).number == SIM_NUMBER
