@@ -98,9 +98,9 @@ def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...],
     OUTPUT_DIR.mkdir(exist_ok=True)
     sent = "with-token" if token else "without-token"
     (OUTPUT_DIR / f"schemathesis-{gateway.log_path.stem}-{label}-{sent}.txt").write_text(report)
-    problems = report[report.find("=== ERRORS") if "=== ERRORS" in report else report.find("=== FAILURES"):]
-    assert run.returncode == 0, f"Schemathesis found problems (exit {run.returncode}):\n{problems[:8000]}" + \
-        run.stderr[-2000:]
+    problems = re.search(r"=+ (ERRORS|FAILURES) =+.*", report, re.S)
+    assert run.returncode == 0, (f"Schemathesis found problems (exit {run.returncode}):\n"
+                                 f"{(problems.group(0) if problems else report)[:8000]}{run.stderr[-2000:]}")
     assert re.search(r"\d+ generated", report), report
 
 
