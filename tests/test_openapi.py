@@ -75,6 +75,9 @@ def test_docs_shows_every_operation_and_loads_nothing_from_elsewhere(gateway_fac
     operations = sum(len(item) for item in gateway.get("/openapi.json", headers={"Authorization": ""})
                      .json()["paths"].values())
     driver = make_driver()
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.__blocked = []; document.addEventListener('securitypolicyviolation', "
+        "(e) => window.__blocked.push(e.violatedDirective + ' ' + e.blockedURI));")})
     driver.get(gateway.url + "/docs")  # no token: the viewer and the document are public, like the page
     wait_until(lambda: len(driver.find_elements("css selector", ".opblock")) == operations, 20,
                what=f"{operations} operations in Swagger UI")
@@ -82,6 +85,7 @@ def test_docs_shows_every_operation_and_loads_nothing_from_elsewhere(gateway_fac
     loaded = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
     assert loaded and all(url.startswith(gateway.url + "/") for url in loaded), loaded
     assert driver.execute_script("return document.querySelectorAll('link[href^=http], script[src^=http]').length") == 0
+    assert driver.execute_script("return window.__blocked") == []  # nothing the Content-Security-Policy refused
 
 
 def _schemathesis(gateway: Gateway, token: str | None, exclude: tuple[str, ...], workdir: Path, label: str) -> None:
