@@ -85,6 +85,15 @@ def test_docs_shows_every_operation_and_loads_nothing_from_elsewhere(gateway_fac
     loaded = driver.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
     assert loaded and all(url.startswith(gateway.url + "/") for url in loaded), loaded
     assert driver.execute_script("return document.querySelectorAll('link[href^=http], script[src^=http]').length") == 0
+
+    # "Try it out" calls the gateway from the viewer (here without the token: a 401 is the answer to see).
+    driver.find_element("css selector", "#operations-session-get_status .opblock-summary").click()
+    wait_until(lambda: driver.find_elements("css selector", "#operations-session-get_status .try-out__btn"), 10,
+               what="Try it out")[0].click()
+    driver.find_element("css selector", "#operations-session-get_status .execute").click()
+    wait_until(lambda: "401" in " ".join(cell.text for cell in driver.find_elements(
+        "css selector", "#operations-session-get_status .live-responses-table .response-col_status")), 10,
+        what="the 401 of the live call")
     assert driver.execute_script("return window.__blocked") == []  # nothing the Content-Security-Policy refused
 
 
