@@ -8,6 +8,7 @@ the profile is deleted: logout, Force Reset).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ def number_from_wid(wid: str | None) -> str | None:
     return e164(match.group(1)) if match else None
 
 
+@functools.lru_cache(maxsize=64)  # /status is read often; the number rarely changes
 def display_number(number: str) -> str:
     """+E.164 grouped the way the country writes it, with spaces: "+5511999990000" -> "+55 11 99999 0000"."""
     try:
