@@ -45,8 +45,10 @@ from web import (
     lifecycle,
     listen,
     metrics,
+    openapi,
     serving,
 )
+from web import me as me_routes
 from web.audit import http_origin
 from web.logs import attach_session, configure_logging
 from web.sessions import EngineIOGate
@@ -83,6 +85,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = client
     _add_routes(app)
     integrators.add_routes(app)
+    me_routes.add_routes(app)
+    openapi.add_routes(app)
     metrics.init_app(app, client)
     app.after_request(_take_turns)
     return app

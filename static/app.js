@@ -53,9 +53,10 @@
         return ["Scan this code with WhatsApp on the clinic phone",
           "On the phone: WhatsApp → Settings → Linked devices → Link a device."];
       case "authenticating":
-        return ["Linking…", "The phone is linked; WhatsApp is loading the chats."];
+        return ["Linking…", "The phone is linked" + (s.account ? " as " + whoIs(s.account) : "") +
+          "; WhatsApp is loading the chats."];
       case "connected":
-        return ["Connected", "WhatsApp is linked. Nothing to do here."];
+        return [s.account ? "Connected as " + whoIs(s.account) : "Connected", "WhatsApp is linked. Nothing to do here."];
       case "conflict":
         return ["WhatsApp is open on another computer", takeoverAuto ? "The gateway is taking the session back…"
           : "Click Use here to use WhatsApp in this gateway again (it closes on the other computer)."];
@@ -67,6 +68,12 @@
       default:
         return ["Unknown state: " + s.state, ""];
     }
+  }
+
+  // "+55 11 99999 0000 (Clinic Reception)": the gateway groups the number as the country writes it.
+  function whoIs(account) {
+    var number = account.display_number || account.number;
+    return account.name ? number + " (" + account.name + ")" : number;
   }
 
   function log(text) {

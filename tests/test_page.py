@@ -112,7 +112,8 @@ def test_front_desk_links_sees_logout_and_resets(front_desk, simulator):
 
     scan_from_screen(desk, simulator)
     desk.wait_state("connected")
-    assert desk.headline() == "Connected"
+    connected_as = "Connected as +55 11 99999 0000 (Clinic Reception)"  # the simulator's account
+    desk.wait(lambda: desk.headline() == connected_as, 10, what=connected_as)
     assert not desk.element("qr-img").is_displayed()
     desk.shot("03-connected")
 

@@ -20,7 +20,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.client_config import ClientConfig
 
-from . import procs, profile
+from . import procs, profile, proxy
 from .config import Settings
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,8 @@ def chrome_options(settings: Settings, profile_dir: str, binary: str | None) -> 
     opts.add_argument("--disable-gpu")
     opts.add_argument("--disable-dev-shm-usage")
     opts.add_argument("--window-size=1280,900")
+    for flag in proxy.chromium_flags(settings.proxy_url):
+        opts.add_argument(flag)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         opts.add_argument("--no-sandbox")
     opts.add_experimental_option("excludeSwitches", ["enable-automation"])
@@ -190,6 +192,8 @@ class Browser:
             logger.info("remote browser started on %s", _without_credentials(server_url))
         else:
             logger.info("browser started: chromedriver pid %s, chromium pid %s", self.driver_pid, self.browser_pid)
+        if self.settings.proxy_url:
+            logger.info("the browser reaches WhatsApp through the proxy %s", self.settings.proxy_url)
 
     def _record_browser(self) -> None:
         """Record Chromium's pids now: once chromedriver dies they are no longer its children."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
+from . import account as accounts
 from . import profile, selectors
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
@@ -33,6 +34,8 @@ from .webhooks import WebhookSender
 logger = logging.getLogger(__name__)
 
 HISTORY_SIZE = 50
+#: States in which /me and /status name the linked account.
+ACCOUNT_STATES = frozenset({State.AUTHENTICATING, State.CONNECTED})
 CHANNELS = ("dom", "modules")
 
 
@@ -87,6 +90,7 @@ class WhatsAppClient:
         self._since = _now_iso()
         self._qr = QrBoard()
         self._pairing_code: str | None = None
+        self._account: accounts.Account | None = None
         self._seen_by: tuple[str, ...] = ()
         self._announced: set[str] = set()
         self._screenshot: bytes | None = None
@@ -130,7 +134,16 @@ class WhatsAppClient:
             "pairing_code": self._pairing_code,
             "seen_by": list(self._seen_by),
             "qr_cycle": self._qr.cycle_facts((self._started_at_wall or time.time()) + self.settings.qr_timeout_s),
+            "account": self._account_locked(),
         }
+
+    def account(self) -> dict | None:
+        """The linked account (number, name, linked_since) while authenticating or connected, else None."""
+        with self._lock:
+            return self._account_locked()
+
+    def _account_locked(self) -> dict | None:
+        return self._account.as_dict() if self._account and self._state in ACCOUNT_STATES else None
 
     def qr(self) -> tuple[str, int] | None:
         """The QR payload on screen now and its version, or None when there is no valid QR."""
@@ -182,6 +195,7 @@ class WhatsAppClient:
         `by` says who asked (for /history and the log); `unattended` starts never show a QR;
         `expect_since` starts only if the state has not changed since that stamp.
         """
+        saved = accounts.load(self.profile_dir)  # a saved login's account, known before WhatsApp loads
         with self._lock:
             self._record_command("start_session", by)
             if not unattended:
@@ -196,6 +210,7 @@ class WhatsAppClient:
             self._qr.new_cycle()
             self._announced.clear()
             self._seen_by = ()
+            self._account = saved
             self.counters["starts"] += 1
             self._transition(State.STARTING, reason, None)
             status = self._status_locked()
@@ -210,6 +225,7 @@ class WhatsAppClient:
             self._generation += 1
             generation = self._generation
             browser, self._browser, self._worker = self._browser, None, None
+            self._account = None
             self.counters["resets"] += 1
         if browser is not None:
             browser.quit(graceful=False)  # also cancels a launch under way
@@ -344,6 +360,7 @@ class WhatsAppClient:
                 return False
             for channel in sight.seen_by:
                 self.counters["seen_" + channel] += 1
+            account_changed = self._note_account(sight, decision.state)
             if decision.state is not self._state:
                 if not is_allowed(self._state, decision.state):
                     self.counters["illegal_transitions"] += 1
@@ -363,7 +380,22 @@ class WhatsAppClient:
                 self._set_qr(None, None)
             elif png is not None:
                 self._set_qr(payload, png)
+            account = self._account
         self._flush()
+        if account_changed and account is not None:
+            accounts.save(self.profile_dir, account)
+        elif account_changed:
+            accounts.forget(self.profile_dir)
+        return True
+
+    def _note_account(self, sight: Sight, state: State) -> bool:
+        """Follow the linked account (a QR means none); True when it changed. Callers hold _lock."""
+        account = None if state is State.QR else accounts.update(self._account, sight.obs)
+        if account == self._account:
+            return False
+        self._account = account
+        if state is self._state and state in ACCOUNT_STATES:
+            self._queue_status()
         return True
 
     def end(self, generation: int, decision: Decision, then: Callable[[], None] | None = None) -> bool:
@@ -410,6 +442,8 @@ class WhatsAppClient:
                     return False  # a reset or a new start owns the session now
                 browser, self._browser, self._worker = self._browser, None, None
                 self._transition(decision.state, decision.reason, decision.error)
+                if decision.delete_profile:
+                    self._account = None
             self._flush()
             if then is not None:
                 then()
@@ -478,7 +512,7 @@ class WhatsAppClient:
             self._bus.queue("authenticated", {})
         if state is State.CONNECTED and "ready" not in self._announced:
             self._announced.add("ready")
-            self._bus.queue("ready", {})
+            self._bus.queue("ready", {"account": self._account_locked()})
         if state is State.DISCONNECTED:
             self._bus.queue("disconnected", {"reason": reason.value if reason else None})
 

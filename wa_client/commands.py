@@ -43,9 +43,9 @@ def normalize_phone(raw: Any) -> str:
     """The phone number as digits with its country code ('+55 11 9999-0000' -> '551199990000')."""
     if not isinstance(raw, str):
         raise ValueError("phone must be a string such as '+55 11 99999 0000'")
-    if re.search(r"[^\d\s+().-]", raw):
+    if re.search(r"[^0-9\s+().-]", raw):  # 0-9, not \d: "٣" is a digit to Python, not to WhatsApp's input
         raise ValueError("phone may contain only digits, spaces, '+', '-', '.' and parentheses")
-    digits = re.sub(r"\D", "", raw)
+    digits = re.sub(r"[^0-9]", "", raw)
     if not 8 <= len(digits) <= 15:
         raise ValueError("phone must have 8 to 15 digits, country code first (E.164)")
     if digits.startswith("0"):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from . import selectors
+from . import proxy, selectors
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -75,6 +75,11 @@ class Settings:
     )
     takeover_on_conflict: bool = field(
         default=True, metadata=_meta("WA_TAKEOVER_ON_CONFLICT", "click 'Use here' when WhatsApp is open elsewhere")
+    )
+    proxy_url: str | None = field(
+        default=None,
+        metadata=_meta("WA_PROXY_URL", "send Chromium's traffic to WhatsApp through this proxy (http://, https:// or "
+                       "socks5://host:port; no credentials)"),
     )
     remote_url: str | None = field(
         default=None, metadata=_meta("WA_REMOTE_URL", "run Chromium on a Selenium Grid / chromedriver server")
@@ -143,6 +148,8 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must be a positive number of seconds")
         if self.async_mode not in ("eventlet", "threading"):
             raise ConfigError("WA_ASYNC_MODE must be 'eventlet' or 'threading'")
+        if self.proxy_url and (problem := proxy.problem(self.proxy_url)):
+            raise ConfigError(problem)
         if not self.wa_url.startswith(("http://", "https://")):
             raise ConfigError("WA_URL must start with http:// or https://")
         if self.restart_backoff_s <= 0:

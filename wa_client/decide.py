@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .page import Page, Sight, format_pairing_code
+from .proxy import is_proxy_error
 from .states import RUNNING, Reason, State
 
 S = State
@@ -90,6 +91,7 @@ class Facts:
     qr_timeout_s: float = 300.0
     start_timeout_s: float = 60.0
     wa_url: str = "https://web.whatsapp.com/"
+    proxy_url: str | None = None  # WA_PROXY_URL
     takeover_on_conflict: bool = True
     logout_requested: bool = False  # the CRM asked for this logout (and it was carried out)
     since_reload_s: float = math.inf
@@ -119,6 +121,9 @@ BLOCK_REASONS = {r.value: r for r in (Reason.TOS_BLOCK, Reason.SMB_TOS_BLOCK, Re
 WORDS = {
     Reason.UNREACHABLE: "WhatsApp Web cannot be reached at {url}. Check the internet connection of the computer "
                         "running the gateway, then click Generate QR.",
+    Reason.PROXY_UNREACHABLE: "The proxy in WA_PROXY_URL ({proxy}) cannot be reached or refused the connection "
+                              "({code}). Check that the proxy runs and lets this computer through, then click "
+                              "Generate QR.",
     Reason.UNSUPPORTED_BROWSER: "WhatsApp says this browser is not supported. The gateway must send a normal desktop "
                                 "Chrome User-Agent (check WA_USER_AGENT), then click Force Reset and Generate QR.",
     Reason.TOS_BLOCK: "WhatsApp has banned this phone number (terms of service). The gateway cannot fix this: contact "
@@ -145,10 +150,12 @@ OFFLINE_FAILED = ("The computer running the gateway had no connection to WhatsAp
                   "network, then click Generate QR.")
 
 
-def words(reason: Reason, facts: Facts) -> str | None:
+def words(reason: Reason, facts: Facts, code: str | None = None) -> str | None:
     """What /status says for `reason`, in words a receptionist can act on."""
     text = WORDS.get(reason)
-    return text.format(url=facts.wa_url, seconds=facts.start_timeout_s) if text else None
+    if text is None:
+        return None
+    return text.format(url=facts.wa_url, seconds=facts.start_timeout_s, proxy=facts.proxy_url, code=code)
 
 
 def decide(state: State, sight: Sight, facts: Facts) -> Decision:
@@ -199,7 +206,9 @@ def _ending(reaction: Reaction, sight: Sight, facts: Facts) -> Decision:
         reason = Reason.LOGOUT_REQUESTED
     if reason is Reason.BLOCKED:
         reason = BLOCK_REASONS.get(sight.block, Reason.BLOCKED)
-    error = None if reason in (Reason.LOGOUT, Reason.LOGOUT_REQUESTED) else words(reason, facts)
+    if reason is Reason.UNREACHABLE and facts.proxy_url and is_proxy_error(sight.obs.error_code):
+        reason = Reason.PROXY_UNREACHABLE
+    error = None if reason in (Reason.LOGOUT, Reason.LOGOUT_REQUESTED) else words(reason, facts, sight.obs.error_code)
     return Decision(reaction.state, reason, error, end=True, delete_profile=reaction.delete_profile)
 
 

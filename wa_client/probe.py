@@ -53,6 +53,8 @@ class Observation:
     post_logout: bool = False  # the navigation entry's URL (not location.href) carries post_logout=1
     error_page: bool = False
     linked: bool = False  # the profile's linked marker (last-wid-md)
+    linked_wid: str | None = None  # last-wid-md itself: the JSON-quoted wid of the linked account, for /me
+    error_code: str | None = None  # Chromium's error page: its net error (e.g. ERR_PROXY_CONNECTION_FAILED)
     logout_seen: bool = False  # the Cmd 'logout' listener fired on this tab
     title: str = ""
     text_size: int = 0
@@ -164,6 +166,9 @@ return {
   post_logout: guard(() => performance.getEntriesByType('navigation')[0].name.includes(S.POST_LOGOUT_URL_MARK), false),
   error_page: location.href.startsWith(S.BROWSER_ERROR_URL),
   linked: guard(() => !!window.localStorage.getItem(S.LINKED_STORAGE_KEY), false),
+  linked_wid: guard(() => window.localStorage.getItem(S.LINKED_STORAGE_KEY), null),
+  error_code: location.href.startsWith(S.BROWSER_ERROR_URL)
+    ? guard(() => (body.match(/\berr_[a-z_]+/) || [''])[0].toUpperCase() || null, null) : null,
   logout_seen: guard(() => !!window.sessionStorage.getItem(S.LOGOUT_MARKER_KEY), false),
   title: document.title || '',
   text_size: body.length,

@@ -253,6 +253,7 @@ class SessionWorker:
             qr_timeout_s=settings.qr_timeout_s,
             start_timeout_s=settings.start_timeout_s,
             wa_url=settings.wa_url,
+            proxy_url=settings.proxy_url,
             takeover_on_conflict=settings.takeover_on_conflict,
             logout_requested=self.logout_requested,
             since_reload_s=now - self.last_reload,

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     BROWSER_CRASHED = "browser_crashed"
     START_TIMEOUT = "start_timeout"
     UNREACHABLE = "unreachable"
+    PROXY_UNREACHABLE = "proxy_unreachable"
     UNSUPPORTED_BROWSER = "unsupported_browser"
     START_ERROR = "start_error"
     FORCE_RESET = "force_reset"

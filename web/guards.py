@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Request, Response, abort, current_app, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from wa_client import ConfigError, Settings
 
@@ -19,8 +20,8 @@ from .lifecycle import is_loopback
 
 logger = logging.getLogger(__name__)
 
-#: Endpoints anyone may reach: the health check, the page itself and its static files.
-PUBLIC_ENDPOINTS = frozenset({"healthz", "index", "static"})
+#: Endpoints anyone may reach: the health check, the page itself and its static files, the API's description.
+PUBLIC_ENDPOINTS = frozenset({"healthz", "index", "static", "openapi_json", "docs"})
 MAX_BODY_BYTES = 16 * 1024
 SETTINGS_KEY = "WA_SETTINGS"
 
@@ -206,6 +207,8 @@ def _check_origin() -> None:
 def _check_token() -> None:
     if request.method == "OPTIONS" or request.endpoint in PUBLIC_ENDPOINTS:
         return
+    if isinstance(request.routing_exception, MethodNotAllowed):
+        return  # a 405 (with Allow) tells no more than the public /openapi.json
     if not token_matches(request_token(request), settings().api_token):
         abort(401, UNAUTHORIZED)
 
