@@ -13,6 +13,7 @@ from tests.fixtures_gateway import *  # noqa: F403
 from tests.gateway import SocketEvents, wait_until
 from tests.test_webhooks import Receiver
 from wa_client import account as accounts
+from wa_client import profile
 from wa_client.probe import ModuleSigns, Observation
 
 SIM_NUMBER = "+5511999990000"  # the simulator's Conn.wid is 5511999990000:N@c.us
@@ -130,7 +131,7 @@ def test_me_status_ready_and_the_page_name_the_account_and_a_restart_knows_it(ga
 @pytest.mark.browser
 def test_a_qr_means_nothing_is_linked_and_a_stale_record_goes(make_client, simulator):
     client = make_client()
-    client.profile_dir.mkdir(parents=True, mode=0o700)
+    profile.ensure(client.profile_dir)  # a profile this gateway made (its marker inside)
     stale = accounts.Account("+15550001111", "Another Clinic", "2020-01-01T00:00:00.000Z")
     accounts.save(client.profile_dir, stale)  # a login the phone has since removed
     client.start_session()
