@@ -175,6 +175,8 @@ class Browser:
         options = chrome_options(self.settings, self.profile_dir, binary)
         if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
             options.add_argument("--no-sandbox")
+            for name, value in self.settings.remote_capability_map.items():  # WA_REMOTE_CAPABILITIES: pinning
+                options.set_capability(name, value)
         config = ClientConfig(remote_server_addr=server_url, keep_alive=True, timeout=COMMAND_TIMEOUT_S)
         executor = ChromiumRemoteConnection(remote_server_addr=server_url, vendor_prefix="goog",
                                             browser_name="chrome", client_config=config)
