@@ -93,7 +93,7 @@ class Grid:
         self._spawn("hub", ["java", *JAVA_OPTS, "-jar", self.jar, "hub", "--host", "127.0.0.1",
                             "--port", str(self.port), "--publish-events", f"tcp://127.0.0.1:{publish}",
                             "--subscribe-events", f"tcp://127.0.0.1:{subscribe}",
-                            "--session-request-timeout", "30"])
+                            "--session-request-timeout", "8"])
         stereotype = {"browserName": "chrome", "platformName": "linux", "clinic:node": NODE_NAME,
                       "goog:chromeOptions": {"binary": CHROMIUM}}
         toml = self.home / "node.toml"

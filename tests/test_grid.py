@@ -204,7 +204,7 @@ def test_pinning_to_a_node_the_grid_does_not_have_fails_with_words(grid_client):
     client.start_session()
     status = wait_state(client, "failed", timeout=60)
     assert status["reason"] == "start_error"
-    assert "browser could not be started" in status["error"]
+    assert "no Selenium Grid node that matches WA_REMOTE_CAPABILITIES" in status["error"]
 
 
 @pytest.mark.parametrize("value", ["{not json", "[1, 2]", "{}", '{"goog:chromeOptions": {}}'])

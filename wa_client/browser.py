@@ -319,6 +319,9 @@ def _explain(exc: BaseException) -> str:
         return "the WhatsApp profile is in use by another browser; click Force Reset"
     if "cannot find chrome binary" in lowered or "no chrome binary" in lowered:
         return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
+    if "new session request timed out" in lowered or "no nodes support" in lowered:  # a Grid's queue
+        return ("the browser could not be started: no Selenium Grid node that matches WA_REMOTE_CAPABILITIES "
+                "had a free slot in time; check the node's stereotype and its sessions, then click Generate QR")
     if "session not created" in lowered:
         return f"Chromium could not be started ({text[:160]})"
     if "timed out" in lowered:
