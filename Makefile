@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SIM_PORT ?= 3002
 PORT   ?= 3001
 
-.PHONY: setup run demo test test-logout bench lint browser clean
+.PHONY: setup run demo test test-logout test-grid grid bench lint browser clean
 
 setup: $(STAMP) browser
 
@@ -19,6 +19,11 @@ $(STAMP): requirements.txt
 browser:
 	@sh scripts/ensure-chromium.sh
 
+# Java (Debian's default-jre-headless) and the Selenium Grid jar (npm) in .grid/, for tests/test_grid.py.
+# When they cannot be installed, those tests are skipped and say why.
+grid:
+	@sh scripts/ensure-grid.sh >/dev/null || echo "make grid: no Selenium Grid here; tests/test_grid.py will be skipped"
+
 run: setup
 	$(PY) app.py
 
@@ -26,11 +31,14 @@ run: setup
 demo: setup
 	$(PY) scripts/demo.py --port $(PORT) --sim-port $(SIM_PORT)
 
-test: setup
+test: setup grid
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-logout: setup
 	$(PY) -m pytest -m logout -v $(PYTEST_ARGS)
+
+test-grid: setup grid
+	$(PY) -m pytest -m grid -v $(PYTEST_ARGS)
 
 bench: setup
 	@sh bench/ensure-wrk.sh
@@ -40,4 +48,4 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-output .grid

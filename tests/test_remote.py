@@ -12,7 +12,7 @@ import tempfile
 import pytest
 
 from tests.client_kit import nothing_left, phone_scans, wait_state, wait_until
-from wa_client import Settings, WhatsAppClient, procs
+from wa_client import Settings, WhatsAppClient, procs, remote
 
 pytestmark = pytest.mark.browser
 
@@ -54,30 +54,37 @@ def remote_client(simulator, remote_node):
     client = WhatsAppClient(Settings.from_mapping({"wa_url": simulator.url, "profile_dir": profile_dir,
                                                    "remote_url": remote_node}))
     yield client
+    link = remote._read(profile_dir).get("profile_dir") or profile_dir
     client.force_reset()
     try:
         # the node's chromedriver server stays up until its own fixture ends; its browser must not
-        wait_until(lambda: not procs.browsers_using(profile_dir), 10, what="the remote browser closed")
+        wait_until(lambda: not procs.browsers_using(link), 10, what="the remote browser closed")
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _browsers_below(profile_dir: str) -> set[int]:
+    """Chromium main processes on the link's profile (WA_PROFILE_DIR/link-*, see wa_client/remote.py)."""
+    link = remote._read(profile_dir).get("profile_dir")
+    return procs.browsers_using(link) if link else set()
 
 
 def test_remote_browser_goes_from_qr_to_connected_and_resets(remote_client, simulator):
     remote_client.start_session()
     wait_state(remote_client, "qr")
-    assert len(procs.browsers_using(remote_client.settings.profile_dir)) == 1
+    link = remote._read(remote_client.settings.profile_dir)["profile_dir"]
+    assert len(procs.browsers_using(link)) == 1
     phone_scans(remote_client, simulator)
     wait_state(remote_client, "connected")
     assert remote_client.force_reset()["state"] == "idle"
-    wait_until(lambda: not procs.browsers_using(remote_client.settings.profile_dir), 10,
-               what="the remote Chromium quit by reset")
+    wait_until(lambda: not procs.browsers_using(link), 10, what="the remote Chromium quit by reset")
     assert not os.path.exists(remote_client.settings.profile_dir)
 
 
 def test_remote_browser_that_dies_means_browser_crashed(remote_client):
     remote_client.start_session()
     wait_state(remote_client, "qr")
-    (pid,) = procs.browsers_using(remote_client.settings.profile_dir)
+    (pid,) = _browsers_below(remote_client.settings.profile_dir)
     os.kill(pid, signal.SIGKILL)
     status = wait_state(remote_client, "failed", timeout=20)
     assert status["reason"] == "browser_crashed"

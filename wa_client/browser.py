@@ -177,6 +177,8 @@ class Browser:
         options = chrome_options(self.settings, self.profile_dir, binary)
         if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
             options.add_argument("--no-sandbox")
+            for name, value in self.settings.remote_capability_map.items():  # WA_REMOTE_CAPABILITIES: pinning
+                options.set_capability(name, value)
         config = ClientConfig(remote_server_addr=server_url, keep_alive=True, timeout=COMMAND_TIMEOUT_S)
         executor = ChromiumRemoteConnection(remote_server_addr=server_url, vendor_prefix="goog",
                                             browser_name="chrome", client_config=config)
@@ -321,6 +323,9 @@ def _explain(exc: BaseException) -> str:
         return "the WhatsApp profile is in use by another browser; click Force Reset"
     if "cannot find chrome binary" in lowered or "no chrome binary" in lowered:
         return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
+    if "new session request timed out" in lowered or "no nodes support" in lowered:  # a Grid's queue
+        return ("the browser could not be started: no Selenium Grid node that matches WA_REMOTE_CAPABILITIES "
+                "had a free slot in time; check the node's stereotype and its sessions, then click Generate QR")
     if "session not created" in lowered:
         return f"Chromium could not be started ({text[:160]})"
     if "timed out" in lowered:

@@ -16,7 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from . import account as accounts
-from . import profile, selectors
+from . import profile, remote, selectors
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
@@ -34,6 +34,8 @@ from .webhooks import WebhookSender
 logger = logging.getLogger(__name__)
 
 HISTORY_SIZE = 50
+UNEXPECTED_START = ("the browser could not be started (an unexpected error; the gateway log has the details); "
+                    "click Generate QR to try again")
 #: States in which /me and /status name the linked account.
 ACCOUNT_STATES = frozenset({State.AUTHENTICATING, State.CONNECTED})
 CHANNELS = ("dom", "modules")
@@ -227,16 +229,20 @@ class WhatsAppClient:
             browser, self._browser, self._worker = self._browser, None, None
             self._account = None
             self.counters["resets"] += 1
+        cleared = browser is not None and browser.remote and remote.clear_live(browser, self.settings.wa_url)
         if browser is not None:
             browser.quit(graceful=False)  # also cancels a launch under way
         with self._lifecycle:  # wait until no launch or teardown is running
             left = profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
+            on_node = remote.end_link(self.settings, self.profile_dir, cleared) if self.settings.remote_url else None
             deleted = not left and profile.delete(self.profile_dir, sleep=self.sleep)
             with self._lock:
                 if generation == self._generation:
-                    self._transition(State.IDLE, Reason.FORCE_RESET, None)
+                    self._transition(State.IDLE, Reason.FORCE_RESET, on_node)
                 status = self._status_locked()
         self._flush()
+        if on_node:
+            raise ResetError(on_node)
         if left:
             raise ResetError(f"browser processes {sorted(left)} would not stop; the profile was kept")
         if not deleted:
@@ -314,7 +320,8 @@ class WhatsAppClient:
             with self._lock:
                 if generation != self._generation:
                     return
-                browser = Browser(self.settings, self.profile_dir, self.sleep)
+                node_dir = remote.node_profile(self.profile_dir) if self.settings.remote_url else self.profile_dir
+                browser = Browser(self.settings, node_dir, self.sleep)
                 self._browser = browser
             try:
                 self.profile_lock.acquire()  # issue 11: ProfileBusy (a ProfileInUse) -> failed, in words
@@ -323,6 +330,8 @@ class WhatsAppClient:
                 profile.clear_stale_locks(self.profile_dir)
                 launched = time.monotonic()
                 browser.launch(self.settings.wa_url)
+                if browser.remote:
+                    remote.mark_used(self.profile_dir, node_dir)
                 self._record_launch(time.monotonic() - launched)
             except BrowserCancelled:
                 return
@@ -332,6 +341,11 @@ class WhatsAppClient:
                     f"the profile directory {self.profile_dir} cannot be used ({(exc.strerror or 'error').lower()}); "
                     "check WA_PROFILE_DIR, then click Generate QR")
                 self._finish(generation, Decision(State.FAILED, Reason.START_ERROR, words), teardown=False)
+                return
+            except Exception:  # noqa: BLE001 - never stuck in `starting` with no worker to time it out
+                logger.exception("bug: the browser start failed unexpectedly")
+                browser.quit(graceful=False)
+                self._finish(generation, Decision(State.FAILED, Reason.START_ERROR, UNEXPECTED_START), teardown=False)
                 return
         worker = SessionWorker(self, browser, generation)
         with self._lock:
@@ -447,9 +461,13 @@ class WhatsAppClient:
             self._flush()
             if then is not None:
                 then()
+            cleared = bool(decision.delete_profile and browser is not None and browser.remote
+                           and remote.clear_live(browser, self.settings.wa_url))
             if browser is not None:
                 browser.quit(graceful=False)
             if decision.delete_profile:
+                if self.settings.remote_url:  # the login is on the node: clear it there, and use a new path
+                    remote.end_link(self.settings, self.profile_dir, cleared)
                 profile.delete(self.profile_dir, sleep=self.sleep)
             else:
                 try:

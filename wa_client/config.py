@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -84,6 +85,11 @@ class Settings:
     remote_url: str | None = field(
         default=None, metadata=_meta("WA_REMOTE_URL", "run Chromium on a Selenium Grid / chromedriver server")
     )
+    remote_capabilities: str | None = field(
+        default=None,
+        metadata=_meta("WA_REMOTE_CAPABILITIES", 'extra capabilities for WA_REMOTE_URL as JSON, e.g. '
+                       '{"clinic:node": "reception-1"} (pins the session to the Grid node with that stereotype)'),
+    )
     webhook_url: str | None = field(
         default=None, metadata=_meta("WA_WEBHOOK_URL", "receives a POST for every state change and QR")
     )
@@ -160,10 +166,28 @@ class Settings:
             from .notify import check_urls  # apprise loads only when URLs are set
 
             check_urls(self.notify_urls)
+        self.remote_capability_map  # noqa: B018 - raises ConfigError for bad JSON
         try:
             selectors.load(self.selectors_file)
         except selectors.SelectorsError as exc:
             raise ConfigError(str(exc)) from None
+
+    @property
+    def remote_capability_map(self) -> dict[str, Any]:
+        """WA_REMOTE_CAPABILITIES as a dict (empty when unset); ConfigError when it is not a JSON object."""
+        if not self.remote_capabilities:
+            return {}
+        try:
+            caps = json.loads(self.remote_capabilities)
+        except ValueError as exc:
+            raise ConfigError(f"WA_REMOTE_CAPABILITIES is not valid JSON ({exc}); write it like "
+                              '{"clinic:node": "reception-1"}') from None
+        if not isinstance(caps, dict) or not caps:
+            raise ConfigError('WA_REMOTE_CAPABILITIES must be a JSON object, like {"clinic:node": "reception-1"}')
+        if "goog:chromeOptions" in caps:
+            raise ConfigError("WA_REMOTE_CAPABILITIES must not set goog:chromeOptions: the gateway sets Chromium's "
+                              "options itself")
+        return caps
 
     @property
     def cors_origin_list(self) -> list[str]:
