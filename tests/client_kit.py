@@ -43,7 +43,8 @@ def wait_state(client, state: str, timeout: float = 60) -> dict:
 
 def decode_qr(png: bytes) -> str | None:
     """What a phone camera reads from a picture of a QR code (None when it finds none)."""
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    # a phone camera looks for QR codes only: a stray 1-D "barcode" read off the pattern is not one
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode)
     return found[0].text if found else None
 
 

@@ -108,7 +108,9 @@ def _someone_elses_files(tmp_path: Path) -> str:
     (lambda _: "/var", "system directory"),
     (lambda _: ".", "project directory"),
     (lambda _: str(REPO_ROOT), "project directory"),
-    (lambda _: str(REPO_ROOT.parent), "parent of the project directory"),
+    # a clone in /tmp has a system directory for a parent: then that is what the refusal names
+    (lambda _: str(REPO_ROOT.parent),
+     "system directory" if REPO_ROOT.parent in profile.SYSTEM_DIRS else "parent of the project directory"),
     (_symlink_to_a_directory, "symbolic link"),
     (_regular_file, "is a file"),
     (_someone_elses_files, "did not create"),

@@ -188,7 +188,7 @@ def test_page_explains_a_failure_in_plain_words(make_driver, gateway_factory):
     assert desk.element("generate").is_enabled() and desk.element("reset").is_enabled()
     assert not desk.element("qr-img").is_displayed()
     desk.shot("08-failed")
-    assert not desk.gateway.browser_pids()
+    wait_until(lambda: not desk.gateway.browser_pids(), 15, what="the browser quit after the failure")
 
 
 def test_page_says_when_the_gateway_has_no_connection_to_whatsapp(make_driver, gateway_factory, simulator):
