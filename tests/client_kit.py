@@ -64,6 +64,16 @@ def phone_scans(client, simulator) -> str:
     return payload
 
 
+def connected_client(make_client, simulator, **overrides):
+    """A client (from the make_client fixture) that the phone has linked: Generate QR, scan, connected."""
+    client = make_client(**overrides)
+    client.start_session()
+    wait_state(client, "qr")
+    phone_scans(client, simulator)
+    wait_state(client, "connected")
+    return client
+
+
 def browser_processes_of_this_test() -> set[int]:
     """Chromium and chromedriver processes that descend from this test process."""
     names = procs.BROWSER_NAMES + procs.DRIVER_NAMES

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from tests.client_kit import (
+    connected_client,
     decode_png,
     holds_for,
     nothing_left,
@@ -25,15 +26,6 @@ from tests.client_kit import (
 from wa_client import StateError, procs, profile
 
 pytestmark = pytest.mark.browser
-
-
-def connected_client(make_client, simulator, **overrides):
-    client = make_client(**overrides)
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
-    return client
 
 
 def event_names(client) -> list[str]:

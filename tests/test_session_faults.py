@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.client_kit import phone_scans, wait_state, wait_until
+from tests.client_kit import connected_client, wait_state, wait_until
 from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway
 from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
@@ -74,11 +74,7 @@ def test_a_command_after_the_session_ended_is_409_in_words(gateway, simulator):
 
 
 def test_a_crm_logout_racing_a_phone_logout_keeps_the_phones_reason(make_client, simulator):
-    client = make_client()
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
+    client = connected_client(make_client, simulator)
     simulator.logout()  # the phone first
     try:
         status = client.logout(timeout=10)  # the CRM a moment later

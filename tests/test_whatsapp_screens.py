@@ -9,7 +9,15 @@ import os
 
 import pytest
 
-from tests.client_kit import decode_png, holds_for, nothing_left, phone_scans, wait_state, wait_until
+from tests.client_kit import (
+    connected_client,
+    decode_png,
+    holds_for,
+    nothing_left,
+    phone_scans,
+    wait_state,
+    wait_until,
+)
 from wa_client import commands
 
 pytestmark = pytest.mark.browser
@@ -33,15 +41,6 @@ def live_qr(client, simulator, newer_than: int = 0):
         current = client.qr()
         return current if current and current[1] > newer_than and current[0] in simulator.live_payloads() else None
     return wait_until(check, 20, what=f"a live QR newer than version {newer_than}")
-
-
-def connect(make_client, simulator, **overrides):
-    client = make_client(**overrides)
-    client.start_session()
-    wait_state(client, "qr")
-    phone_scans(client, simulator)
-    wait_state(client, "connected")
-    return client
 
 
 @pytest.mark.parametrize("channel", CHANNELS)
@@ -75,7 +74,7 @@ def test_the_whole_story_through_each_channel(make_client, simulator, channel):
 @pytest.mark.parametrize("style", ["post_logout", "reload"])
 def test_a_phone_logout_is_seen_whichever_way_whatsapp_reloads(make_client, simulator, channel, style):
     simulator.configure(**CHANNELS[channel][0], logout_style=style)
-    client = connect(make_client, simulator)
+    client = connected_client(make_client, simulator)
     simulator.logout()
     assert wait_state(client, "disconnected", timeout=20)["reason"] == "logout"
 
@@ -160,7 +159,7 @@ def test_a_second_whatsapp_tab_is_a_conflict(make_client, simulator):
 @pytest.mark.parametrize("channel", CHANNELS)
 def test_conflict_is_taken_over_and_no_trap_is_ever_clicked(make_client, simulator, variant, channel):
     simulator.configure(**CHANNELS[channel][0])
-    client = connect(make_client, simulator)
+    client = connected_client(make_client, simulator)
     assert simulator.conflict(variant).status_code == 200
     wait_until(lambda: sim_events(simulator, "takeover"), 15, what="the takeover")
     wait_state(client, "connected")
@@ -170,7 +169,7 @@ def test_conflict_is_taken_over_and_no_trap_is_ever_clicked(make_client, simulat
 @pytest.mark.parametrize("channel", ONE_CHANNEL)
 def test_takeover_on_demand_uses_here_never_close(make_client, simulator, channel):
     simulator.configure(**CHANNELS[channel][0])
-    client = connect(make_client, simulator, takeover_on_conflict=False)
+    client = connected_client(make_client, simulator, takeover_on_conflict=False)
     simulator.conflict("window")
     wait_state(client, "conflict")
     assert client.take_over()["state"] == "connected"
@@ -208,7 +207,7 @@ def test_every_payload_variant_is_served_exactly(make_client, simulator, variant
 @pytest.mark.parametrize("channel", ONE_CHANNEL)
 def test_the_crm_logout_closes_a_covering_dialog_first(make_client, simulator, channel):
     simulator.configure(**CHANNELS[channel][0], whats_new=True)
-    client = connect(make_client, simulator)
+    client = connected_client(make_client, simulator)
     status = client.logout()
     assert status["state"] == "disconnected" and status["reason"] == "logout_requested"
     if channel == "dom_only":  # the menu was behind the dialog
