@@ -174,3 +174,11 @@ def test_a_saved_login_restoring_is_authenticating():
 def test_decide_is_pure():
     sight = recognise(SHOWS[Page.QR_EXPIRED])
     assert decide(State.QR, sight, Facts(since_reload_s=3)) == decide(State.QR, sight, Facts(since_reload_s=3))
+
+
+@pytest.mark.parametrize("page", [Page.QR, Page.QR_EXPIRED, Page.PAIRING_CODE])
+def test_an_unattended_start_never_shows_a_qr(page):
+    decision = run(State.STARTING, page, unattended=True)
+    assert (decision.state, decision.reason, decision.end) == (State.IDLE, Reason.NOT_LINKED, True)
+    assert "Generate QR" in decision.error
+    assert run(State.STARTING, Page.CHATS, unattended=True).state is State.CONNECTED

@@ -92,6 +92,7 @@ class Facts:
     start_timeout_s: float = 60.0
     wa_url: str = "https://web.whatsapp.com/"
     proxy_url: str | None = None  # WA_PROXY_URL
+    unattended: bool = False  # started by WA_AUTOSTART or a crash restart: only Generate QR may show a QR
     takeover_on_conflict: bool = True
     logout_requested: bool = False  # the CRM asked for this logout (and it was carried out)
     since_reload_s: float = math.inf
@@ -143,6 +144,9 @@ WORDS = {
     Reason.PAGE_NOT_RECOGNISED: "WhatsApp Web's page was not recognised (WhatsApp may have changed it): the gateway "
                                 "needs an update. /screenshot.png shows what its browser saw; click Generate QR to "
                                 "try again.",
+    Reason.NOT_LINKED: "The saved WhatsApp login is no longer valid (the phone unlinked this computer, or it was "
+                       "never linked), so the gateway did not show a QR code by itself. Click Generate QR and scan "
+                       "the code.",
     Reason.START_TIMEOUT: "WhatsApp Web did not finish loading within {seconds:g} s. Check the internet connection "
                           "of the computer running the gateway, then click Generate QR.",
 }
@@ -169,6 +173,8 @@ def decide(state: State, sight: Sight, facts: Facts) -> Decision:
         return _start_timeout(sight, facts, offline)
     if sight.page is Page.UNKNOWN and facts.unknown_for_s > facts.start_timeout_s:
         return _failed(Reason.PAGE_NOT_RECOGNISED, facts)
+    if target is S.QR and facts.unattended:  # an unattended start that finds no saved login ends quietly
+        return _failed(Reason.NOT_LINKED, facts, S.IDLE)
     if target is S.QR and facts.elapsed_s > facts.qr_timeout_s:
         return Decision(S.IDLE, Reason.QR_TIMEOUT, end=True)
     effects = tuple(e for e in reaction.effects if _due(e, sight, facts))
@@ -220,5 +226,5 @@ def _start_timeout(sight: Sight, facts: Facts, offline: bool) -> Decision:
     return _failed(Reason.START_TIMEOUT, facts)
 
 
-def _failed(reason: Reason, facts: Facts) -> Decision:
-    return Decision(S.FAILED, reason, words(reason, facts), end=True)
+def _failed(reason: Reason, facts: Facts, state: State = S.FAILED) -> Decision:
+    return Decision(state, reason, words(reason, facts), end=True)

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .decide import Decision
 from .qr import iso
 from .states import Reason, State
 
@@ -31,8 +30,6 @@ MAX_BACKOFF_S = 300.0
 MAX_TRIES = 5
 TRIES_WINDOW_S = 3600.0
 
-NOT_LINKED_WORDS = ("The saved WhatsApp login is no longer valid (the phone unlinked this computer, or it was never "
-                    "linked), so the gateway did not show a QR code by itself. Click Generate QR and scan the code.")
 RESTARTING_WORDS = ("The browser stopped unexpectedly; the gateway starts it again in {delay:g} s "
                     "(try {attempt} of {tries} this hour).")
 GAVE_UP_WORDS = ("The browser crashed again after {tries} restarts within an hour, so the gateway stopped trying. "
@@ -62,11 +59,6 @@ def mark_linked(profile_dir: str | os.PathLike) -> None:
 def forget_linked(profile_dir: str | os.PathLike) -> None:
     """The profile's login is not valid any more."""
     (Path(profile_dir) / LINKED_MARKER).unlink(missing_ok=True)
-
-
-def not_linked() -> Decision:
-    """How an unattended start ends when WhatsApp asks for a QR: quietly, in idle."""
-    return Decision(State.IDLE, Reason.NOT_LINKED, NOT_LINKED_WORDS, end=True)
 
 
 class RestartPolicy:

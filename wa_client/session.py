@@ -20,7 +20,6 @@ from .commands import ActionError, Command, PageActions
 from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
-from .recovery import not_linked
 from .states import RUNNING, Reason, State, StateError
 
 if TYPE_CHECKING:
@@ -91,8 +90,6 @@ class SessionWorker:
         if state not in RUNNING:
             return False
         decision = decide(state, sight, self._facts(sight))
-        if decision.state is State.QR and self.client.unattended:
-            decision = not_linked()  # only Generate QR shows a QR: an unattended start ends quietly
         if decision.end:
             return self._end(decision)
         if not self.client.apply(self.generation, decision, sight):
@@ -254,6 +251,7 @@ class SessionWorker:
             start_timeout_s=settings.start_timeout_s,
             wa_url=settings.wa_url,
             proxy_url=settings.proxy_url,
+            unattended=self.client.unattended,
             takeover_on_conflict=settings.takeover_on_conflict,
             logout_requested=self.logout_requested,
             since_reload_s=now - self.last_reload,
