@@ -19,7 +19,7 @@ from tests.client_kit import phone_scans, wait_state, wait_until
 from tests.fixtures_gateway import gateway_factory  # noqa: F401 - a fixture
 from tests.gateway import OUTPUT_DIR, REPO_ROOT
 from tests.grid import NODE_NAME, Grid, GridUnavailable, ensure_jar
-from wa_client import Settings, WhatsAppClient, remote
+from wa_client import Settings, WhatsAppClient, profile, remote
 
 pytestmark = [pytest.mark.browser, pytest.mark.grid]
 
@@ -124,7 +124,8 @@ def test_the_cleared_node_profile_holds_no_login_even_when_reused(grid_client, s
     assert client.force_reset()["state"] == "idle"
     grid.wait_no_sessions()
     assert grid.node_path(old["profile_dir"]).is_dir(), "the test needs the old profile still on the node"
-    remote._write(profile_dir, old)  # as if the gateway had kept using it
+    profile.ensure(profile_dir)  # the reset deleted the local profile: the gateway's own again, then
+    remote._write(profile_dir, old)  # as if the gateway had kept using the old node path
     client.start_session()
     wait_until(lambda: client.status()["state"] in ("qr", "authenticating", "connected"), 60, what="a page")
     assert client.status()["state"] == "qr"
@@ -143,6 +144,7 @@ def test_a_reset_after_a_restart_clears_the_node_profile_without_a_live_browser(
     restarted = grid_client()
     assert restarted.force_reset()["state"] == "idle"  # opens the old path once on the node to clear it
     grid.wait_no_sessions()
+    profile.ensure(profile_dir)
     remote._write(profile_dir, old)
     restarted.start_session()
     wait_until(lambda: restarted.status()["state"] in ("qr", "authenticating", "connected"), 60, what="a page")

@@ -79,7 +79,7 @@ class WhatsAppClient:
         self.spawn = spawn or _spawn_thread
         self.sleep = sleep
         self.profile_dir = profile_path(settings)
-        self.profile_lock = ProfileLock(self.profile_dir)  # issue 11: one gateway per profile (main() takes it)
+        self.profile_lock = ProfileLock(self.profile_dir)  # one gateway per profile (main() takes it)
         self._lock = threading.RLock()
         self._lifecycle = threading.Lock()
         self._bus = EventBus()
@@ -320,12 +320,13 @@ class WhatsAppClient:
             with self._lock:
                 if generation != self._generation:
                     return
-                node_dir = remote.node_profile(self.profile_dir) if self.settings.remote_url else self.profile_dir
-                browser = Browser(self.settings, node_dir, self.sleep)
+                browser = Browser(self.settings, self.profile_dir, self.sleep)
                 self._browser = browser
             try:
-                self.profile_lock.acquire()  # issue 11: ProfileBusy (a ProfileInUse) -> failed, in words
-                profile.ensure(self.profile_dir)
+                self.profile_lock.acquire()  # one gateway per profile: ProfileBusy (a ProfileInUse) -> failed, in words
+                profile.ensure(self.profile_dir)  # before anything is written into it (its marker first)
+                node_dir = remote.node_profile(self.profile_dir) if browser.remote else self.profile_dir
+                browser.profile_dir = str(node_dir)
                 profile.kill_recorded(self.profile_dir, self.sleep)  # left by a gateway killed hard
                 profile.clear_stale_locks(self.profile_dir)
                 launched = time.monotonic()
