@@ -70,8 +70,8 @@ def test_rotation_publishes_each_new_code(make_client, simulator):
     simulator.configure(first_ref_s=1, next_ref_s=1, refs_per_cycle=4)
     client = make_client()
     client.start_session()
-    wait_until(lambda: (q := client.qr()) and q[1] >= 3, 15, what="three QR versions")
-    served = [p["qr"] for name, p in client.events if name == "qr"]
+    served = wait_until(lambda: len(s := [p["qr"] for name, p in client.events if name == "qr"]) >= 3 and s, 15,
+                        what="three QR events")
     issued = [e["payload"] for e in sim_events(simulator, "ref_issued")]
     assert len(set(served)) == len(served) >= 3
     assert set(served) <= set(issued)
@@ -112,7 +112,8 @@ def test_faded_qr_is_withdrawn_while_it_waits_for_reload(make_client, simulator,
 
 def test_scan_leads_to_connected_with_events(make_client, simulator):
     client = connected_client(make_client, simulator)
-    names = event_names(client)
+    # events are delivered just after the state they belong to is published: wait for them
+    names = wait_until(lambda: "ready" in (seen := event_names(client)) and seen, 10, what="the ready event")
     assert names.index("authenticated") < names.index("ready")
     assert client.qr() is None and client.status()["qr_version"] is None
     states = [h["state"] for h in client.history()]
@@ -148,8 +149,8 @@ def test_saved_login_survives_a_client_restart(make_client, simulator):
     second = make_client()
     second.start_session()
     wait_state(second, "connected")
+    wait_until(lambda: "authenticated" in event_names(second), 10, what="the authenticated event")
     assert "qr" not in event_names(second)
-    assert "authenticated" in event_names(second)
 
 
 def test_conflict_is_taken_over_by_default(make_client, simulator):
