@@ -183,7 +183,9 @@ def test_stay_logged_in_is_ticked_before_a_qr_is_served_so_the_login_survives(ma
     first.start_session()
     live_qr(first, simulator)
     # the checkbox is a DOM control (its id is kept when other signs drift): ticked before the QR was served
-    assert [e["value"] for e in sim_events(simulator, "auto_logout_toggle")] == [True]
+    toggles = wait_until(lambda: [e["value"] for e in sim_events(simulator, "auto_logout_toggle")], 10,
+                         what="the checkbox change reported by the page")
+    assert toggles == [True]
     phone_scans(first, simulator)
     wait_state(first, "connected")
     first.shutdown()

@@ -130,7 +130,9 @@ class Account:
     def page_event(self, conn_id: str, name: str, **details: object) -> None:
         """Something the page reports on its own (a checkbox, a dialog closed, a module call)."""
         with self._lock:
-            self._connection(conn_id)
+            conn = self._connection(conn_id)
+            if name == "auto_logout_toggle" and isinstance(details.get("value"), bool):
+                conn.stay_logged_in = details["value"]  # at once: a scan may come before the next poll
             self._event(name, connection=conn_id, **details)
 
     # ---- the phone side (/phone/...) ----
