@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 STARTING_POLL_S = 0.05
 MAX_PROBE_FAILURES_S = 6.0  # after the first 2-s probe timeout: a frozen browser is noticed within ~10 s
 DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
+ONE_CHANNEL_REPORT_S = 5.0  # one channel alone past the startup screen for this long is logged once
 
 CRASH_ERROR = "The browser stopped unexpectedly ({what} died). Click Generate QR to start again."
 UNRESPONSIVE_ERROR = "The browser stopped answering. Click Generate QR to start again."
@@ -58,6 +59,7 @@ class SessionWorker:
         self.unknown_reported = False
         self.failing_since: float | None = None
         self._disagreement: tuple[tuple[Page, Page] | None, int] = (None, 0)
+        self._alone_since: float | None = None
         self._logged: set[object] = set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -265,19 +267,23 @@ class SessionWorker:
         """Log once when a channel is missing or the two disagree for a while (never a payload)."""
         if sight.page is Page.UNKNOWN:
             return
-        if sight.modules is None:
-            self._log_once("no_modules", logging.WARNING, "WhatsApp's modules are not available "
-                           "(window.require): reading the page through the DOM only")
-        elif sight.dom is Page.UNKNOWN:
-            self._log_once("no_dom", logging.WARNING, "the page's DOM signs were not recognised (%s): reading "
-                           "WhatsApp's modules only", sight.page)
+        missing = "modules" if sight.modules is None else ("dom" if sight.dom is Page.UNKNOWN else None)
+        now = time.monotonic()
+        self._alone_since = None if missing is None or sight.page is Page.STARTUP else (self._alone_since or now)
+        if self._alone_since is not None and now - self._alone_since >= ONE_CHANNEL_REPORT_S:
+            if missing == "modules":  # (the startup screen does not count: WhatsApp's modules arrive later)
+                self._log_once("no_modules", logging.WARNING, "WhatsApp's modules are not available "
+                               "(window.require): reading the page through the DOM only")
+            else:
+                self._log_once("no_dom", logging.WARNING, "the page's DOM signs were not recognised (%s): "
+                               "reading WhatsApp's modules only", sight.page)
         pair, polls = self._disagreement
-        now = sight.disagreement
-        polls = polls + 1 if now is not None and now == pair else (1 if now else 0)
-        self._disagreement = (now, polls)
-        if now is not None and polls == DISAGREEMENT_POLLS:
-            self._log_once(now, logging.WARNING, "the DOM shows %s but WhatsApp's modules say %s; going by %s",
-                           now[0], now[1], sight.page)
+        seen = sight.disagreement
+        polls = polls + 1 if seen is not None and seen == pair else (1 if seen else 0)
+        self._disagreement = (seen, polls)
+        if seen is not None and polls == DISAGREEMENT_POLLS:
+            self._log_once(seen, logging.WARNING, "the DOM shows %s but WhatsApp's modules say %s; going by %s",
+                           seen[0], seen[1], sight.page)
             self.client.count("channel_disagreements")
 
     def _log_once(self, key: object, level: int, message: str, *args: object) -> None:
