@@ -29,7 +29,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, abort, jsonify, render_template, request
-from flask_socketio import SocketIO
 
 from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
 from wa_client import config as wa_config
@@ -46,18 +45,17 @@ from web import (
     listen,
     metrics,
     openapi,
+    realtime,
     serving,
 )
 from web import me as me_routes
 from web.audit import http_origin
 from web.logs import attach_session, configure_logging
-from web.sessions import EngineIOGate
-from web.shield import SocketIOShield
 
 logger = logging.getLogger("wa_gateway")
 
-socketio = SocketIO()
-events.register(socketio)
+#: Each app's own Socket.IO server: `socketio.of(app)`, `socketio.test_client(app)` (web/realtime.py).
+socketio = realtime.Servers()
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -70,32 +68,16 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.json.sort_keys = False
     guards.register(app)
     errors.register(app)
-    async_mode = _usable_async_mode(settings.async_mode)
-    socketio.init_app(
-        app,
-        async_mode=async_mode,
-        cors_allowed_origins=lambda origin, environ: guards.origin_allowed(origin, environ, settings),
-        manage_session=False,
-        max_http_buffer_size=guards.MAX_BODY_BYTES,
-    )
-    # outermost: before Engine.IO or Flask see a request
-    app.wsgi_app = SocketIOShield(app.wsgi_app, EngineIOGate(socketio, settings))
-    client = WhatsAppClient(settings, spawn=socketio.start_background_task, sleep=socketio.sleep)
-    client.subscribe(events.broadcaster(socketio))
+    sio = realtime.init_app(app, settings)
+    client = WhatsAppClient(settings, spawn=sio.start_background_task, sleep=sio.sleep)
+    client.subscribe(events.broadcaster(sio))
     app.extensions[EXTENSION] = client
     _add_routes(app)
     integrators.add_routes(app)
     me_routes.add_routes(app)
     openapi.add_routes(app)
     metrics.init_app(app, client)
-    app.after_request(_take_turns)
     return app
-
-
-def _take_turns(response: Response) -> Response:
-    """Yield after each answer: eventlet would serve a keep-alive client's next request first (p99)."""
-    socketio.sleep(0)
-    return response
 
 
 def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:
@@ -103,19 +85,6 @@ def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:
     if isinstance(config, Settings):
         return config
     return Settings.from_env(**dict(config or {}))
-
-
-def _usable_async_mode(wanted: str) -> str:
-    """`wanted`, except that eventlet without monkey-patching (e.g. under pytest) falls back to threading."""
-    if wanted != "eventlet":
-        return wanted
-    if "eventlet" in sys.modules:
-        from eventlet.patcher import is_monkey_patched
-
-        if is_monkey_patched("socket"):
-            return "eventlet"
-    logger.info("eventlet is not monkey-patched in this process; Socket.IO uses threading")
-    return "threading"
 
 
 def _add_routes(app: Flask) -> None:
@@ -221,15 +190,16 @@ def main(argv: list[str] | None = None) -> int:
     if listener is None:
         return 2
     attach_session(lambda: {"state": client.state.value})
-    shutdown = lifecycle.Shutdown(socketio, client, socketio.async_mode)
+    sio = realtime.get_socketio(app)
+    shutdown = lifecycle.Shutdown(sio, client, sio.async_mode)
     shutdown.install()
     client.recovery.autostart()  # WA_AUTOSTART: only a saved login, never a QR
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
-                settings.host, settings.port, settings.wa_url, client.profile_dir, socketio.async_mode,
+                settings.host, settings.port, settings.wa_url, client.profile_dir, sio.async_mode,
                 "required" if settings.api_token else "not set")
-    options = serving.server_options(socketio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
+    options = serving.server_options(sio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
     try:
-        lifecycle.serve(app, listener, socketio.async_mode, log_output=settings.log_level.upper() == "DEBUG",
+        lifecycle.serve(app, listener, sio.async_mode, log_output=settings.log_level.upper() == "DEBUG",
                         options=options)
     except KeyboardInterrupt:
         pass

@@ -153,7 +153,7 @@ class EngineIOGate:
 
     def _sweep_forever(self) -> None:
         server = self.socketio.server
-        while self.socketio.server is server:  # another app bound to the same SocketIO (tests) ends it
+        while self.socketio.server is server:  # the app's own server (web/realtime.py): for the app's life
             self.socketio.sleep(SWEEP_EVERY_S)
             try:
                 self.sweep()
