@@ -1,4 +1,4 @@
-"""The WhatsApp Web session gateway: HTTP routes and Socket.IO events over one session client."""
+"""The WhatsApp Web session gateway: the app factory and the entry point (routes: web/api.py)."""
 
 import os
 import sys
@@ -28,28 +28,12 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, render_template, request
+from flask import Flask
 
-from wa_client import ConfigError, ResetError, Settings, WhatsAppClient
+from wa_client import ConfigError, Settings, WhatsAppClient
 from wa_client import config as wa_config
 from wa_client.profile import ProfileInUse
-from web import (
-    EXTENSION,
-    RESET_MESSAGE,
-    errors,
-    events,
-    get_client,
-    guards,
-    integrators,
-    lifecycle,
-    listen,
-    metrics,
-    openapi,
-    realtime,
-    serving,
-)
-from web import me as me_routes
-from web.audit import http_origin
+from web import EXTENSION, api, errors, events, guards, lifecycle, listen, metrics, realtime, serving
 from web.logs import attach_session, configure_logging
 
 logger = logging.getLogger("wa_gateway")
@@ -59,24 +43,20 @@ socketio = realtime.Servers()
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
-    """Build the app: settings, the one session client, guards, routes and Socket.IO."""
+    """Build the app: settings, its Socket.IO server, the one session client, its metrics and the routes."""
     settings = _settings(config)
     guards.trusted_proxies(settings)  # a ConfigError now, not at the first request
     app = Flask(__name__)
     app.config[guards.SETTINGS_KEY] = settings
     app.config["MAX_CONTENT_LENGTH"] = guards.MAX_BODY_BYTES
     app.json.sort_keys = False
-    guards.register(app)
     errors.register(app)
     sio = realtime.init_app(app, settings)
     client = WhatsAppClient(settings, spawn=sio.start_background_task, sleep=sio.sleep)
     client.subscribe(events.broadcaster(sio))
     app.extensions[EXTENSION] = client
-    _add_routes(app)
-    integrators.add_routes(app)
-    me_routes.add_routes(app)
-    openapi.add_routes(app)
     metrics.init_app(app, client)
+    app.register_blueprint(api.bp)  # the HTTP API, and the guards of every request
     return app
 
 
@@ -85,75 +65,6 @@ def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:
     if isinstance(config, Settings):
         return config
     return Settings.from_env(**dict(config or {}))
-
-
-def _add_routes(app: Flask) -> None:
-    """The HTTP API of the contract: each route asks the client and shapes its answer."""
-
-    @app.get("/")
-    def index() -> str:
-        """The bundled page for the front desk."""
-        current = guards.settings()
-        return render_template("index.html", token_required=bool(current.api_token),
-                               takeover_auto=current.takeover_on_conflict)
-
-    @app.get("/healthz")
-    def healthz() -> Response | tuple[Response, int]:
-        """Liveness: no auth, no browser call. With ?linked=1: 503 unless WhatsApp is connected."""
-        if integrators.wants_linked():
-            return integrators.linked_health()
-        return jsonify(ok=True)
-
-    @app.get("/status")
-    def status() -> Response:
-        """The session's state, reason, error, qr_version, since and pairing_code."""
-        return jsonify(get_client().status())
-
-    @app.get("/history")
-    def history() -> Response:
-        """The last state changes and commands (who asked), oldest first."""
-        return jsonify(history=get_client().history(), commands=get_client().commands())
-
-    @app.get("/qr")
-    def qr() -> Response:
-        """The QR payload on screen now, its version, and where it stands in WhatsApp's rotation."""
-        client = get_client()
-        current = client.qr()
-        if current is None:
-            abort(404, "there is no QR code right now; click Generate QR")
-        payload, version = current
-        return jsonify(qr=payload, version=version, cycle=client.status()["qr_cycle"])
-
-    @app.get("/qr.png")
-    def qr_png() -> Response:
-        """The QR as a PNG, with its version as ETag."""
-        current = get_client().qr_png()
-        if current is None:
-            abort(404, "there is no QR code right now; click Generate QR")
-        version, png = current
-        tag = f"v{version}"
-        fresh = request.if_none_match.contains(tag) or request.if_none_match.star_tag
-        if not fresh:
-            metrics.get_metrics().qr_png_served.inc()
-        response = Response(status=304) if fresh else Response(png, mimetype="image/png")
-        response.set_etag(tag)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.post("/start-session")
-    def start_session() -> tuple[Response, int]:
-        """Generate QR: start a browser unless one is running (202 started, 200 already running)."""
-        state, started = get_client().start_session(by=http_origin())
-        return jsonify(state), 202 if started else 200
-
-    @app.post("/force-reset")
-    def force_reset() -> tuple[Response, int]:
-        """Quit the browser, kill its processes, delete the profile, end in idle."""
-        try:
-            state = get_client().force_reset(by=http_origin())
-        except ResetError as exc:
-            return jsonify(ok=False, error=str(exc)), 500
-        return jsonify(ok=True, message=RESET_MESSAGE, state=state["state"]), 200
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:

@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Request, Response, abort, current_app, request
+from flask import Blueprint, Request, Response, abort, current_app, request
 from werkzeug.exceptions import MethodNotAllowed
 
 from wa_client import ConfigError, Settings
@@ -21,7 +21,7 @@ from .lifecycle import is_loopback
 logger = logging.getLogger(__name__)
 
 #: Endpoints anyone may reach: the health check, the page itself and its static files, the API's description.
-PUBLIC_ENDPOINTS = frozenset({"healthz", "index", "static", "openapi_json", "docs"})
+PUBLIC_ENDPOINTS = frozenset({"api.healthz", "api.index", "static", "api.openapi_json", "api.docs"})
 MAX_BODY_BYTES = 16 * 1024
 SETTINGS_KEY = "WA_SETTINGS"
 
@@ -245,10 +245,10 @@ def _add_headers(response: Response) -> Response:
     return response
 
 
-def register(app: Flask) -> None:
-    """Install the request guards on `app`."""
-    app.before_request(_check_host)
-    app.before_request(_check_origin)
-    app.before_request(_check_token)
-    app.before_request(_check_body)
-    app.after_request(_add_headers)
+def register(blueprint: Blueprint) -> None:
+    """Install the request guards for every request of the app that registers `blueprint`."""
+    blueprint.before_app_request(_check_host)
+    blueprint.before_app_request(_check_origin)
+    blueprint.before_app_request(_check_token)
+    blueprint.before_app_request(_check_body)
+    blueprint.after_app_request(_add_headers)

@@ -1,11 +1,11 @@
-"""HTTP commands for CRM integrators: pairing code, logout, takeover and the link-aware health check."""
+"""What the integrators' commands share: running a session command, the phone of a body, the link-aware health check."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from flask import Flask, Response, abort, jsonify, request
+from flask import Response, abort, jsonify, request
 
 from wa_client import ActionError, State, StateError
 
@@ -18,11 +18,11 @@ PHONE_HINT = 'send the clinic phone number as JSON: {"phone": "+55 11 99999 0000
 LINKED_FLAGS = ("1", "true", "yes")
 
 
-def _command(command: Callable[[], dict]) -> tuple[Response, int]:
+def command(run: Callable[[], dict]) -> tuple[Response, int]:
     """Run a session command: 200 with its answer, 409 when the state does not allow it, 502 when
     WhatsApp's page did not offer what it needed."""
     try:
-        return jsonify(command()), 200
+        return jsonify(run()), 200
     except StateError as exc:
         return jsonify(error=str(exc)), 409
     except ActionError as exc:
@@ -30,7 +30,14 @@ def _command(command: Callable[[], dict]) -> tuple[Response, int]:
         return jsonify(error=str(exc)), 502
 
 
-def _phone_from_body() -> object:
+def pairing_code(phone: object) -> dict:
+    """Ask for a pairing code for `phone`: {"pairing_code", "status"} (ValueError for a bad number)."""
+    client = get_client()
+    code = client.request_pairing_code(phone, by=audit.http_origin())
+    return {"pairing_code": code, "status": client.status()}
+
+
+def phone_from_body() -> object:
     """The "phone" of the JSON body; 400 when there is no JSON object with one."""
     body = request.get_json(force=True, silent=True)  # the guards have refused malformed JSON already
     if not isinstance(body, dict) or "phone" not in body:
@@ -51,42 +58,3 @@ def linked_health() -> tuple[Response, int]:
 def wants_linked() -> bool:
     """True when the health check asks about the WhatsApp link (`?linked=1`)."""
     return request.args.get("linked", "").strip().lower() in LINKED_FLAGS
-
-
-def add_routes(app: Flask) -> None:
-    """POST /pairing-code, /logout and /takeover; GET /screenshot.png."""
-
-    @app.post("/pairing-code")
-    def pairing_code() -> tuple[Response, int]:
-        """Link with a phone number instead of the QR: {"phone"} -> {"pairing_code": "ABCD-EFGH", "status"}."""
-        phone = _phone_from_body()
-        client = get_client()
-
-        def request_code() -> dict:
-            code = client.request_pairing_code(phone, by=audit.http_origin())
-            return {"pairing_code": code, "status": client.status()}
-
-        try:
-            return _command(request_code)
-        except ValueError as exc:  # a bad phone number, refused before the page is touched
-            return jsonify(error=str(exc)), 400
-
-    @app.post("/logout")
-    def logout() -> tuple[Response, int]:
-        """Log out of WhatsApp from the CRM: unlink this device, quit the browser, delete the profile."""
-        return _command(lambda: get_client().logout(by=audit.http_origin()))
-
-    @app.get("/screenshot.png")
-    def screenshot() -> Response:
-        """What the gateway's browser shows right now (or the last unrecognised page), for support."""
-        png = get_client().screenshot()
-        if png is None:
-            abort(404, "there is no browser running and no picture kept; click Generate QR")
-        response = Response(png, mimetype="image/png")
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.post("/takeover")
-    def takeover() -> tuple[Response, int]:
-        """Click "Use here" when WhatsApp is open on another computer, and wait to be connected."""
-        return _command(lambda: get_client().take_over(by=audit.http_origin()))

@@ -1,11 +1,11 @@
-"""GET /metrics: the session in Prometheus text format, from a registry of this app's own."""
+"""The session in Prometheus text format (GET /metrics), from a registry of this app's own."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 
-from flask import Flask, Response, current_app
+from flask import Flask, current_app
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
@@ -106,13 +106,7 @@ def get_metrics() -> Metrics:
 
 
 def init_app(app: Flask, client: WhatsAppClient) -> Metrics:
-    """Create the app's metrics and add GET /metrics (behind the token like every other endpoint)."""
+    """Create the app's metrics (GET /metrics in web/api.py serves them)."""
     metrics = Metrics(client)
     app.extensions[EXTENSION] = metrics
-
-    @app.get("/metrics")
-    def metrics_text() -> Response:
-        """The session's metrics for Prometheus."""
-        return Response(get_metrics().exposition(), content_type=CONTENT_TYPE)
-
     return metrics
