@@ -141,10 +141,6 @@ class Settings:
         settings.validate()
         return settings
 
-    def replace(self, **changes: Any) -> Settings:
-        """A copy with some settings changed."""
-        return dataclasses.replace(self, **changes)
-
     def validate(self) -> None:
         """Raise ConfigError for values that cannot work."""
         if not 0 < self.port < 65536:

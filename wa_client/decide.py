@@ -30,7 +30,6 @@ class Effect(StrEnum):
     """What the session worker does with the browser after a decision."""
 
     RELOAD_QR = "reload_qr"  # Cmd.refreshQR(), or click "Click to reload QR code" inside the QR holder
-    RELOAD_CODE = "reload_code"  # click "Click to generate new code"
     TAKE_OVER = "take_over"  # Socket.takeover(), or click "Use here" (never "Log out" or "Close")
     TICK_STAY_LOGGED_IN = "tick_stay_logged_in"  # make sure #auto-logout-toggle is ticked
     REPORT_UNRECOGNISED = "report_unrecognised"  # log what the probe saw, once; keep a screenshot

@@ -103,19 +103,6 @@ def check_contents(path: str | os.PathLike) -> None:
             f"create an empty file {MARKER} in it to keep using it)")
 
 
-def lock_owner(profile: Path) -> int | None:
-    """The pid named by SingletonLock ('host-pid'), or None when there is no readable lock."""
-    lock = profile / "SingletonLock"
-    try:
-        target = os.readlink(lock)
-    except OSError:
-        return None
-    try:
-        return int(target.rsplit("-", 1)[1])
-    except (IndexError, ValueError):
-        return None
-
-
 def clear_stale_locks(path: str | os.PathLike) -> bool:
     """Remove Singleton* files left by a dead Chromium; raise ProfileInUse if a live one owns them."""
     profile = Path(path)

@@ -35,10 +35,6 @@ RESTARTING_WORDS = ("The browser stopped unexpectedly; the gateway starts it aga
 GAVE_UP_WORDS = ("The browser crashed again after {tries} restarts within an hour, so the gateway stopped trying. "
                  "Look at the service log, then click Generate QR.")
 
-#: Endings after which nothing starts again by itself (only browser_crashed is retried).
-NEVER_RESTART = frozenset({Reason.LOGOUT, Reason.LOGOUT_REQUESTED, Reason.QR_TIMEOUT, Reason.FORCE_RESET,
-                           Reason.UNSUPPORTED_BROWSER, Reason.TOS_BLOCK, Reason.SMB_TOS_BLOCK, Reason.BLOCKED,
-                           Reason.PROXYBLOCK, Reason.NOT_LINKED, Reason.SHUTDOWN})
 
 
 def is_linked(profile_dir: str | os.PathLike) -> bool:
