@@ -1,10 +1,12 @@
-"""One Chromium driven through chromedriver: found, launched, watched and torn down by pid."""
+"""One Chromium driven through chromedriver: launched, watched and torn down by pid (which one, and its flags:
+chromium.py)."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -15,33 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.client_config import ClientConfig
 
-from . import procs, profile, proxy
+from . import procs, profile
+from .chromium import BrowserError, chrome_options, find_chromedriver, find_chromium
 from .config import Settings
+
+__all__ = ["Browser", "BrowserCancelled", "BrowserError", "chrome_options", "find_chromedriver", "find_chromium",
+           "is_fatal", "profile_path"]
 
 logger = logging.getLogger(__name__)
 
-SYSTEM_DRIVERS = ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver")
-BROWSER_COMMANDS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 COMMAND_TIMEOUT_S = 30.0  # page actions and launch
 PROBE_TIMEOUT_S = 2.0  # one poll's probe: a frozen browser must not hold the session for long
 QUIT_TIMEOUT_S = 5.0
 FAST_QUIT_TIMEOUT_S = 2.0
 FLUSH_GRACE_S = 5.0
-
-OFFLINE_FLAGS = (
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-default-apps",
-    "--disable-quic",
-)
 
 
 #: WebDriver errors after which the session cannot go on (the browser or its driver is gone).
@@ -56,64 +49,8 @@ def is_fatal(exc: BaseException) -> bool:
     return any(mark in text for mark in FATAL_WEBDRIVER_ERRORS)
 
 
-class BrowserError(RuntimeError):
-    """The browser could not be started or driven; the message is meant for people."""
-
-
 class BrowserCancelled(BrowserError):
     """A start was cancelled by a reset while it was under way."""
-
-
-def find_chromedriver(settings: Settings) -> str:
-    """CHROMEDRIVER first, then the system's chromedriver, then webdriver-manager's download."""
-    if settings.chromedriver:
-        if not os.access(settings.chromedriver, os.X_OK):
-            raise BrowserError(f"CHROMEDRIVER={settings.chromedriver} is not an executable file")
-        return settings.chromedriver
-    found = shutil.which("chromedriver") or next((p for p in SYSTEM_DRIVERS if os.access(p, os.X_OK)), None)
-    if found:
-        return found
-    try:  # machines with internet and no system driver
-        from webdriver_manager.chrome import ChromeDriverManager
-
-        return ChromeDriverManager().install()
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no driver"
-        raise BrowserError(
-            "chromedriver was not found: install Debian's chromium-driver or set CHROMEDRIVER"
-        ) from exc
-
-
-def find_chromium(settings: Settings) -> str | None:
-    """CHROME_BINARY first, then Chromium or Chrome on the PATH (None: let chromedriver look)."""
-    if settings.chrome_binary:
-        if not os.access(settings.chrome_binary, os.X_OK):
-            raise BrowserError(f"CHROME_BINARY={settings.chrome_binary} is not an executable file")
-        return settings.chrome_binary
-    return next((p for p in map(shutil.which, BROWSER_COMMANDS) if p), None)
-
-
-def chrome_options(settings: Settings, profile_dir: str, binary: str | None) -> Options:
-    """Chromium's flags: a normal desktop User-Agent, offline-friendly, root-friendly."""
-    opts = Options()
-    if binary:
-        opts.binary_location = binary
-    opts.page_load_strategy = "none"  # driver.get returns at once; the watcher reads the page
-    if settings.headless:
-        opts.add_argument("--headless=new")
-    for flag in OFFLINE_FLAGS:
-        opts.add_argument(flag)
-    opts.add_argument(f"--user-data-dir={profile_dir}")
-    opts.add_argument(f"--user-agent={settings.user_agent}")
-    opts.add_argument("--disable-blink-features=AutomationControlled")
-    opts.add_argument("--disable-gpu")
-    opts.add_argument("--disable-dev-shm-usage")
-    opts.add_argument("--window-size=1280,900")
-    for flag in proxy.chromium_flags(settings.proxy_url):
-        opts.add_argument(flag)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        opts.add_argument("--no-sandbox")
-    opts.add_experimental_option("excludeSwitches", ["enable-automation"])
-    return opts
 
 
 class Browser:
@@ -137,7 +74,12 @@ class Browser:
 
     # -- launch -------------------------------------------------------------------------------
     def launch(self, url: str) -> None:
-        """Start chromedriver and Chromium and open `url`; on any failure, leave nothing behind."""
+        """Start chromedriver and Chromium and open `url`; on any failure, leave nothing behind.
+
+        Until quit(), the browser quits at interpreter exit too (profile kept), with or without Flask.
+        """
+        quiet_wire_logs()
+        atexit.register(self._quit_at_exit)
         try:
             if self.remote:
                 self._start_session(self.settings.remote_url, binary=None)
@@ -247,6 +189,7 @@ class Browser:
             self._closed = self._cancelled = True
             driver, service = self.driver, self.service
             self.driver = None
+        atexit.unregister(self._quit_at_exit)
         pids = self.owned_pids()
         graceful = graceful and first
         try:
@@ -264,6 +207,9 @@ class Browser:
                 profile.remove_tree(self.tmp_dir, sleep=self.sleep)
             if not self.remote and os.path.isdir(self.profile_dir):
                 profile.forget_pids(self.profile_dir)
+
+    def _quit_at_exit(self) -> None:
+        self.quit(graceful=True)
 
     def _stop_service(self, service: Service | None) -> None:
         process = _process_of(service)
@@ -302,6 +248,17 @@ class Browser:
                 pass
         if left:
             logger.error("browser processes would not die: %s", sorted(left))
+
+
+@functools.cache
+def quiet_wire_logs() -> None:
+    """Once per process: Selenium's and urllib3's DEBUG logs carry whole responses, QR payload included."""
+    for name in ("selenium", "urllib3"):
+        wire = logging.getLogger(name)
+        if wire.level < logging.INFO:  # NOTSET too: a later DEBUG root (LOG_LEVEL, a test) must not reach it
+            wire.setLevel(max(logging.INFO, wire.getEffectiveLevel()))
+    # "Connection pool is full" when a reset's quit overlaps a poll: harmless, and only noise
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 def _process_of(service: Service | None) -> subprocess.Popen | None:

@@ -19,6 +19,8 @@ from typing import Any
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
+from .polling import poll_until
+
 logger = logging.getLogger(__name__)
 
 STEP_TIMEOUT_S = 10.0
@@ -174,14 +176,10 @@ class PageActions:
 
     def until(self, check: Callable[[], Any], what: str, timeout: float = STEP_TIMEOUT_S) -> Any:
         """Retry `check` until it returns something truthy; ActionError naming `what` at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = check()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise ActionError(f"WhatsApp did not show {what} within {timeout:g} s")
-            self.sleep(0.1)
+        value = poll_until(check, timeout, interval=0.1, sleep=self.sleep)
+        if not value:
+            raise ActionError(f"WhatsApp did not show {what} within {timeout:g} s")
+        return value
 
     # -- the CRM's commands -------------------------------------------------------------------
     def enter_phone_number(self, digits: str) -> None:

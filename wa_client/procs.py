@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from .polling import poll_until
+
 logger = logging.getLogger(__name__)
 
 BROWSER_NAMES = ("chromium", "chrome", "chromium-browse", "headless_shell", "google-chrome")
-DRIVER_NAMES = ("chromedriver",)
+DRIVER_NAMES = ("chromedriver",)  # the tests look for leftovers by these names too
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,13 @@ def signal_pids(pids: Iterable[int], sig: int) -> None:
 def wait_gone(pids: Iterable[int], timeout: float, sleep: Callable[[float], None] = time.sleep) -> set[int]:
     """Wait until every pid has exited; return those still alive at the deadline."""
     pending = set(pids)
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = {p for p in pending if alive(p)}
-        if not pending or time.monotonic() >= deadline:
-            return pending
-        sleep(0.05)
+
+    def all_gone() -> bool:
+        pending.difference_update([p for p in pending if not alive(p)])
+        return not pending
+
+    poll_until(all_gone, timeout, sleep=sleep)
+    return pending
 
 
 def kill_tree(pids: Iterable[int], grace: float, sleep: Callable[[float], None] = time.sleep) -> set[int]:

@@ -17,12 +17,12 @@ import json
 import logging
 import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .config import Settings
+from .polling import poll_until
 
 logger = logging.getLogger(__name__)
 
@@ -99,11 +99,8 @@ def clear_login(driver: Any, wa_url: str) -> None:
     except Exception as exc:  # noqa: BLE001 - the page may be navigating; the origins are known anyway
         logger.debug("could not read the page's address before clearing: %s", exc)
     driver.get("about:blank")
-    deadline = time.monotonic() + BLANK_WAIT_S
-    while driver.execute_script("return document.URL") != "about:blank":
-        if time.monotonic() > deadline:
-            raise TimeoutError("WhatsApp's page did not close")
-        time.sleep(0.05)
+    if not poll_until(lambda: driver.execute_script("return document.URL") == "about:blank", BLANK_WAIT_S):
+        raise TimeoutError("WhatsApp's page did not close")
     _cdp(driver, "Network.clearBrowserCookies", {})
     for origin in origins_to_clear(wa_url, page_url):
         _cdp(driver, "Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import ipaddress
 import logging
 import os
@@ -10,7 +9,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 import weakref
 from types import FrameType
 
@@ -18,6 +16,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from wa_client import Settings, WhatsAppClient, profile
+from wa_client.polling import poll_until
 
 logger = logging.getLogger(__name__)
 
@@ -130,9 +129,7 @@ def _close_at_shutdown(pool, listener: _TrackingListener, grace_s: float):
 
     def waitall() -> None:
         for step in ("finish", "close"):
-            deadline = time.monotonic() + grace_s
-            while pool.running() and time.monotonic() < deadline:
-                eventlet.sleep(0.05)
+            poll_until(lambda: not pool.running(), grace_s, sleep=eventlet.sleep)
             if step == "finish" and pool.running():
                 logger.info("closing %d unfinished connection(s)", listener.close_connections())
         for thread in list(pool.coroutines_running):  # still running although its connection is shut
@@ -154,13 +151,12 @@ class Shutdown:
         self._browser_stopped = False
 
     def install(self) -> None:
-        """Handle the stop signals, ignore SIGUSR1/2, and quit the browser at interpreter exit too."""
+        """Handle the stop signals and ignore SIGUSR1/2 (the browser quits at interpreter exit by itself)."""
         for name in STOP_SIGNALS:
             if hasattr(signal, name):
                 signal.signal(getattr(signal, name), self._on_signal)
         for name in IGNORED_SIGNALS:
             signal.signal(getattr(signal, name), _log_ignored)
-        atexit.register(self.stop_browser)
         if self.async_mode == "eventlet":
             # The hub may sleep in poll() for many seconds after a signal; a byte on this pipe wakes it.
             read_end, write_end = os.pipe()
