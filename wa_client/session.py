@@ -2,25 +2,24 @@
 
 Data runs one way: the probe reads the page into an Observation, `recognise` and `decide` turn
 it into a Decision, the worker hands the decision to the client (state, QR, events) and runs its
-effects; the CRM's commands are queued here and answered through futures once an observation
-confirms them.
+effects; the CRM's commands wait in its CommandQueue (command_queue.py) and are answered through
+futures once an observation confirms them.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
-from collections import deque
 from typing import TYPE_CHECKING
 
 from .browser import PROBE_TIMEOUT_S, is_fatal
-from .commands import ActionError, Command, PageActions
+from .command_queue import CommandQueue, first_line
+from .commands import Command, PageActions
 from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
-from .states import RUNNING, Reason, State, StateError
+from .states import RUNNING, Reason, State
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -47,12 +46,8 @@ class SessionWorker:
         self.settings = client.settings
         self.args = probe_args(client.signs)
         self.actions = PageActions(browser.driver, client.signs, client.sleep)
-        self._queue: deque[Command] = deque()
-        self._pending: list[Command] = []
-        self._guard = threading.Lock()
-        self._closed = False
+        self.commands = CommandQueue(client, self.actions)
         self.ended: Decision | None = None
-        self.logout_requested = False
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
         self.opening_since: float | None = None
@@ -97,114 +92,18 @@ class SessionWorker:
         if not self.client.apply(self.generation, decision, sight):
             return False
         self._run_effects(decision.effects, sight)
-        self._confirm(sight)
-        self._run_commands()
+        self.commands.confirm(sight)
+        self.commands.run()
         return True
 
     # -- commands -----------------------------------------------------------------------------
     def submit(self, command: Command) -> Command:
         """Queue a command for the next poll; StateError when the session has already ended."""
-        with self._guard:
-            if self._closed:
-                raise StateError(self._ended_words())
-            self._queue.append(command)
-        return command
-
-    def _run_commands(self) -> None:
-        while True:
-            with self._guard:
-                if not self._queue:
-                    return
-                command = self._queue.popleft()
-            try:
-                done = self._start(command)
-            except (ActionError, StateError) as exc:
-                command.future.set_exception(exc)
-                continue
-            except Exception as exc:  # noqa: BLE001 - a WebDriver error: the page did not cooperate
-                logger.warning("%s failed in the browser: %s", command.kind, _first_line(exc))
-                command.future.set_exception(ActionError(f"the browser did not carry out {command.kind}; "
-                                                         "try again, or click Force Reset"))
-                continue
-            if done:
-                continue
-            command.deadline = time.monotonic() + command.timeout_s
-            with self._guard:
-                self._pending.append(command)
-
-    def _start(self, command: Command) -> bool:
-        """Carry out the page part of `command`; True when it is answered already."""
-        state = self.client.state
-        if command.kind == "screenshot":
-            command.future.set_result(self.actions.screenshot())
-            return True
-        if command.kind == "pairing_code":
-            if state is not State.QR:
-                raise StateError(f"a pairing code needs the QR page: click Generate QR first (the session is {state})")
-            self.actions.enter_phone_number(command.args["digits"])
-            logger.info("pairing code requested for a number ending in %s", command.args["digits"][-2:])
-            return False
-        if command.kind == "logout":
-            if state is not State.CONNECTED:
-                raise StateError(f"logout needs a connected session (the session is {state})")
-            via = self.actions.log_out()
-            self.logout_requested = True
-            logger.info("logout from the CRM carried out (through the %s)", via)
-            return False
-        if command.kind == "takeover":
-            if state is not State.CONFLICT:
-                raise StateError(f"takeover needs the 'open elsewhere' conflict (the session is {state})")
-            if not self.actions.take_over():
-                raise ActionError("WhatsApp's 'Use here' button was not found")
-            return False
-        raise ActionError(f"unknown command {command.kind!r}")
-
-    def _confirm(self, sight: Sight) -> None:
-        """Answer the commands that this observation confirms, and those whose time is up."""
-        with self._guard:
-            pending = list(self._pending)
-        now = time.monotonic()
-        for command in pending:
-            answer = self._confirmation(command, sight)
-            if answer is None and now < command.deadline:
-                continue
-            with self._guard:
-                self._pending.remove(command)
-            if answer is None:
-                what = {"pairing_code": "a pairing code", "takeover": "the chats after 'Use here'",
-                        "logout": "the logged-out page"}.get(command.kind, command.kind)
-                command.future.set_exception(ActionError(f"WhatsApp did not show {what} within "
-                                                         f"{command.timeout_s:g} s"))
-            else:
-                command.future.set_result(answer)
-
-    def _confirmation(self, command: Command, sight: Sight) -> object | None:
-        status = self.client.status()
-        if command.kind == "pairing_code":
-            return status["pairing_code"]
-        if command.kind == "takeover" and status["state"] != State.CONFLICT.value:
-            return status
-        return None
+        return self.commands.submit(command)
 
     def _close(self) -> None:
         """The session is over: every queued or pending command is answered now."""
-        with self._guard:
-            self._closed = True
-            left = list(self._queue) + self._pending
-            self._queue.clear()
-            self._pending.clear()
-        for command in left:
-            if command.future.done():
-                continue
-            if command.kind == "logout" and self.ended is not None and self.ended.state is State.DISCONNECTED:
-                command.future.set_result(self.client.status())
-            else:
-                command.future.set_exception(StateError(self._ended_words()))
-
-    def _ended_words(self) -> str:
-        status = self.client.status()
-        reason = f", {status['reason']}" if status["reason"] else ""
-        return f"the session ended ({status['state']}{reason}) before the command was carried out"
+        self.commands.close(self.ended)
 
     # -- what the decision asks of the browser --------------------------------------------------
     def _run_effects(self, effects: tuple[Effect, ...], sight: Sight) -> None:
@@ -212,7 +111,7 @@ class SessionWorker:
             try:
                 self._run_effect(effect, sight)
             except Exception as exc:  # noqa: BLE001 - the next poll looks again
-                logger.warning("could not %s: %s", effect.value.replace("_", " "), _first_line(exc))
+                logger.warning("could not %s: %s", effect.value.replace("_", " "), first_line(exc))
 
     def _run_effect(self, effect: Effect, sight: Sight) -> None:
         now = time.monotonic()
@@ -255,7 +154,7 @@ class SessionWorker:
             proxy_url=settings.proxy_url,
             unattended=self.client.unattended,
             takeover_on_conflict=settings.takeover_on_conflict,
-            logout_requested=self.logout_requested,
+            logout_requested=self.commands.logout_requested,
             since_reload_s=now - self.last_reload,
             since_takeover_s=now - self.last_takeover,
             unknown_for_s=now - self.unknown_since if self.unknown_since else 0.0,
@@ -311,12 +210,8 @@ class SessionWorker:
             return self._end_crashed(CRASH_ERROR.format(what="the browser session"))
         now = time.monotonic()
         self.failing_since = self.failing_since or now
-        logger.debug("page probe failed: %s", _first_line(exc))
+        logger.debug("page probe failed: %s", first_line(exc))
         if now - self.failing_since > MAX_PROBE_FAILURES_S:
             return self._end_crashed(UNRESPONSIVE_ERROR)
         return True
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
