@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.gateway import Gateway, decode_qr
+from tests.gateway import Gateway
+from tests.helpers import decode_qr
 from tests.sim import Simulator
 
 POLL_S = 0.015  # how often the bench asks /status or /qr while it waits for a change

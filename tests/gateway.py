@@ -18,7 +18,7 @@ from typing import Any
 import requests
 import socketio
 
-from tests.client_kit import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
+from tests.helpers import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
 from wa_client import procs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import requests
 
-from tests.client_kit import wait_until
 from tests.gateway import OUTPUT_DIR, REPO_ROOT, free_port
+from tests.helpers import wait_until
 from wa_client import procs
 
 NODE_NAME = "reception-1"

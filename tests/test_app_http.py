@@ -11,7 +11,6 @@ from datetime import datetime
 import pytest
 
 import app as app_module
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import REPO_ROOT
 from wa_client import ResetError
 from wa_client.config import Settings

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.client_kit import (
+from tests.helpers import (
     connected_client,
     decode_png,
     holds_for,

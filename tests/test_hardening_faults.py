@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_kit import decode_qr, wait_until
-from tests.conftest import CHROMIUM_BINARY
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway, free_port
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import (
-    BrowserSampler,
-    assert_no_temp_leftovers,
-    browser_tree,
-    chromedriver_pids,
-    still_alive,
-)
-from wa_client import procs, profile
+from tests.helpers import decode_qr, wait_until
+from tests.processes import BrowserSampler, assert_no_temp_leftovers, browser_tree, chromedriver_pids, still_alive
+from wa_client import Settings, procs, profile
+from wa_client.browser import chrome_options, find_chromium
 from wa_client.profile import LOCK_FILES, PID_FILE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -129,9 +121,10 @@ def test_a_page_that_never_shows_a_qr_fails_after_the_start_timeout(gateway_fact
 def _crash_a_chromium_on(profile_dir: Path, tmp: Path) -> None:
     """Run a real Chromium on `profile_dir` and SIGKILL it: it leaves SingletonLock/Socket/Cookie behind."""
     profile.ensure(profile_dir)  # the gateway's own profile, where a Chromium crashed
+    settings = Settings.from_env()
+    flags = chrome_options(settings, str(profile_dir), None).arguments  # the gateway's own flags
     browser = subprocess.Popen(
-        [CHROMIUM_BINARY, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", f"--user-data-dir={profile_dir}", "about:blank"],
+        [find_chromium(settings) or "chromium", *flags, "about:blank"],
         env={**os.environ, "TMPDIR": str(tmp)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:

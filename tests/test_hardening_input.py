@@ -18,10 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app as app_module
-from tests.client_kit import wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import REPO_ROOT, SocketEvents, free_port
-from tests.hardening_kit import TOKEN
+from tests.helpers import TOKEN, wait_until
 from wa_client.profile import PID_FILE
 
 CRM_ORIGIN = "http://crm.clinic.example"

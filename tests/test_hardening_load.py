@@ -11,11 +11,9 @@ import pytest
 import requests
 import socketio
 
-from tests.client_kit import decode_qr, wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import SocketEvents
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import TOKEN, BrowserSampler, Latencies, browser_tree
+from tests.helpers import TOKEN, decode_qr, wait_until
+from tests.processes import BrowserSampler, Latencies, browser_tree
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

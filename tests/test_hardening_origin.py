@@ -7,8 +7,7 @@ import socket
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.hardening_kit import TOKEN
+from tests.helpers import TOKEN
 
 CRM = "http://crm.clinic.example"
 CHANGING = ["/start-session", "/force-reset", "/logout", "/takeover", "/pairing-code"]

@@ -13,8 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import app as app_module
 from tests import test_page as page_kit
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import Gateway, SocketEvents, wait_until
+from tests.gateway import Gateway, SocketEvents
+from tests.helpers import wait_until
 from wa_client import ActionError
 from wa_client.webhooks import verify
 from web import metrics as web_metrics

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import holds_for, wait_until
+from tests.helpers import holds_for, wait_until
 
 pytestmark = [pytest.mark.logout, pytest.mark.e2e, pytest.mark.browser]
 

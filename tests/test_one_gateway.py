@@ -12,11 +12,9 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from tests.client_kit import wait_state, wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import REPO_ROOT, Gateway, SocketEvents, free_port
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import assert_no_temp_leftovers, browser_tree, still_alive
+from tests.helpers import wait_state, wait_until
+from tests.processes import assert_no_temp_leftovers, browser_tree, still_alive
 from wa_client import Settings, WhatsAppClient, procs
 from wa_client.profile_lock import ProfileBusy, ProfileLock, lock_path
 

@@ -9,8 +9,8 @@ import json
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import Gateway, SocketEvents, wait_until
+from tests.gateway import Gateway, SocketEvents
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

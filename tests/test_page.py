@@ -13,8 +13,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import OUTPUT_DIR, REPO_ROOT, Gateway, decode_qr, wait_until
+from tests.gateway import OUTPUT_DIR, REPO_ROOT, Gateway
+from tests.helpers import decode_qr, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -11,7 +11,7 @@ import tempfile
 
 import pytest
 
-from tests.client_kit import nothing_left, phone_scans, wait_state, wait_until
+from tests.helpers import nothing_left, phone_scans, wait_state, wait_until
 from wa_client import Settings, WhatsAppClient, procs, remote
 
 pytestmark = pytest.mark.browser

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import socketio
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import SocketEvents, decode_qr, wait_until
+from tests.gateway import SocketEvents
+from tests.helpers import decode_qr, wait_until
 
 pytestmark = pytest.mark.e2e
 

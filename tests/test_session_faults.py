@@ -9,11 +9,9 @@ import time
 
 import pytest
 
-from tests.client_kit import connected_client, wait_state, wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import browser_tree, chromedriver_pids, still_alive
+from tests.helpers import connected_client, wait_state, wait_until
+from tests.processes import browser_tree, chromedriver_pids, still_alive
 from wa_client import StateError, procs
 from wa_client.profile import PID_FILE
 

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.client_kit import nothing_left, wait_state, wait_until
+from tests.helpers import nothing_left, wait_state, wait_until
 from wa_client import Settings, WhatsAppClient
 from wa_client.webhooks import WebhookSender, sign, verify
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.client_kit import (
+from tests.helpers import (
     connected_client,
     decode_png,
     holds_for,

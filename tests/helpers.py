@@ -1,4 +1,7 @@
-"""Helpers for tests that drive the real session client against the simulator."""
+"""Small helpers every kind of test uses: wait for a condition, read a QR as a phone does, drive a client.
+
+Fixtures live in tests/conftest.py; the gateway process in tests/gateway.py; /proc probes in tests/processes.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import zxingcpp
 from PIL import Image
 
 from wa_client import procs
+
+TOKEN = "hardening-token-7d41c2e9"  # the API token of tests that need one and do not care which
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05, what: str = "") -> object:

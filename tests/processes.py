@@ -1,35 +1,16 @@
-"""What the hardening tests share: a private TMPDIR, /proc probes of the service, a browser sampler.
-
-Test modules import the fixtures with `from tests.hardening_kit import *`.
-"""
+"""Probes of a running gateway through /proc: its resources, its browser processes, a browser sampler."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tests.gateway import Gateway
 from wa_client import procs
-
-__all__ = ["private_tmp"]  # the fixture; everything else is imported by name
-
-TOKEN = "hardening-token-7d41c2e9"
-
-@pytest.fixture
-def private_tmp() -> Iterator[Path]:
-    """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
-    path = Path(tempfile.mkdtemp(prefix="wa-hardening-tmp-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def assert_no_temp_leftovers(tmp: Path) -> None:
