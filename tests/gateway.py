@@ -36,11 +36,7 @@ def free_port() -> int:
 
 
 def _start_time(pid: int) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(text[text.rindex(")") + 2:].split()[19])
+    return info.started if (info := procs.info(pid)) else None
 
 
 class Gateway:
@@ -185,9 +181,11 @@ class Gateway:
                 self.proc.wait(5)
         self.exit_code = self.proc.returncode
         self.http.close()
-        deadline = time.monotonic() + 5
-        while (left := self.survivors()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: not self.survivors(), 5, interval=0.1, what="the browser to exit")
+        except AssertionError:
+            pass
+        left = self.survivors()
         procs.signal_pids(left, signal.SIGKILL)
         if not keep_home:
             shutil.rmtree(self.home, ignore_errors=True)

@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browsers import HEADLESS_USER_AGENT
 from tests.fake_whatsapp.codes import FAQ_FIELD, WA_ME_PREFIX, new_qr_payload
 from tests.sim import Simulator
 
@@ -33,8 +34,6 @@ DIALOG = '[role="dialog"] [data-animate-modal-popup="true"]'
 STARTUP = "wa_web_initial_startup"
 POST_LOGOUT = "post_logout=1&logout_reason=0"
 ACCOUNT = "5511999990000"
-HEADLESS_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                       "HeadlessChrome/156.0.0.0 Safari/537.36")
 
 
 def wait(driver: WebDriver, timeout: float = 10.0) -> WebDriverWait:
