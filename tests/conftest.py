@@ -40,6 +40,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
 
 
+# Markers from the fixtures a test uses (directly or through other fixtures), so that a new test cannot
+# forget them: `make test-fast` runs what is marked neither browser nor e2e.
+BROWSER_FIXTURES = {"make_driver", "make_client", "grid"}  # real Chromium through Selenium
+E2E_FIXTURES = {"gateway_factory"}  # the service started as users do (`python app.py`)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests `browser` and `e2e` from their fixtures."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & E2E_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     """The Hypothesis profile and seed, at the top of every run."""
     return f"hypothesis: profile {hypothesis_settings.get_current_profile_name()!r}, {_hypothesis_seed(config)}"
