@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 import socketio
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
 from wa_client import procs
@@ -208,6 +209,40 @@ class Gateway:
         return "--- gateway log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-lines:])
 
 
+
+def run_app(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python app.py ARGS` with a clean environment plus `env` (no browser), to its exit."""
+    base = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **env}
+    return subprocess.run([sys.executable, "app.py", *args], cwd=REPO_ROOT, env=base, capture_output=True,
+                          text=True, timeout=60)
+
+
+def connected(gateway: Gateway, simulator: Any) -> dict:
+    """Generate QR, the phone scans it, /status says connected: that status."""
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr")
+    gateway.phone_scans(simulator)
+    return gateway.wait_status("connected")
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """{(sample name, sorted labels): value} of a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def metric(gateway: Gateway, name: str, labels: tuple = ()) -> float:
+    """One sample of the gateway's /metrics."""
+    response = gateway.get("/metrics")
+    assert response.status_code == 200
+    return samples(response.text)[(name, labels)]
+
+
+def commands_recorded(gateway: Gateway) -> list[tuple[str, dict]]:
+    """(command, who asked) of every command in /history, oldest first."""
+    return [(e["command"], e["by"]) for e in gateway.get("/history").json()["commands"]]
+
+
 class SocketEvents:
     """A python-socketio client connected to the gateway that records every event it receives."""
 
@@ -251,6 +286,13 @@ class SocketEvents:
         """Disconnect, and close the HTTP connections it kept alive."""
         self.sio.disconnect()
         self._http.close()
+
+
+def connect_socket(gateway, auth, **options) -> socketio.Client:
+    """A raw python-socketio client with any `auth` and options (headers, transports); raises when refused."""
+    client = socketio.Client(reconnection=False, http_session=_plain_session())
+    client.connect(gateway.url, auth=auth, wait_timeout=10, **options)
+    return client
 
 
 def _plain_session() -> requests.Session:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.gateway import Gateway
+from tests.helpers import decode_qr, wait_until
 from wa_client import procs
 
 
@@ -132,3 +133,12 @@ class Latencies:
         """The slowest answer of all."""
         with self._lock:
             return max((max(v) for v in self.by_name.values()), default=0.0)
+
+
+def generate_qr_works(gateway: Gateway) -> None:
+    """Generate QR brings a readable code; Force Reset then leaves no browser."""
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr", timeout=60)
+    wait_until(lambda: decode_qr(gateway.get("/qr.png").content), 15, what="a readable QR")
+    assert gateway.post("/force-reset", timeout=30).json()["state"] == "idle"
+    wait_until(lambda: not browser_tree(gateway), 15, what="no browser after the reset")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.gateway import SocketEvents
 from tests.helpers import phone_scans, wait_state, wait_until
-from tests.test_webhooks import Receiver
+from tests.receivers import Receiver
 from wa_client import account as accounts
 from wa_client import profile
 from wa_client.probe import ModuleSigns, Observation
