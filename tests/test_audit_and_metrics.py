@@ -1,5 +1,5 @@
-"""Who did what (/history and the log), what the browser costs (/metrics), and LOG_FORMAT=json, over the
-real service in real Chromium."""
+"""Who did what (/history and the log), LOG_FORMAT=json, and /metrics (Prometheus text: counts and what the
+browser costs), in-process and over the real service."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The session when things go wrong under it: a frozen browser, commands racing the session's end,
-and a reset after the service was killed hard (real processes, real HTTP)."""
+"""Chromium or chromedriver dies, freezes, or the gateway is killed hard: the session says browser_crashed,
+cleans up, and the next start reaps what was left (real processes, real HTTP)."""
 
 from __future__ import annotations
 

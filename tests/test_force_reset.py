@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Force Reset: from any moment (even mid-start or after the service was killed hard) it ends in idle,
+leaves no browser, answers the contract over HTTP and Socket.IO, and keeps /status answering."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The bundled page in a real Chromium, served by `python app.py`: what the front desk sees and clicks."""
+"""Our front-desk page (templates/, static/): served with its assets, and in a real Chromium against
+`python app.py`, what the front desk sees and clicks. (WhatsApp's own page: test_whatsapp_screens.py.)"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP and Socket.IO layer: contract shapes, JSON errors, auth; in-process first, then `python app.py`."""
+"""The HTTP API in-process: the contract's shapes, JSON errors, 409/502 in words, /healthz, /history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Load and concurrency over the real service (`python app.py`, real Chromium): one browser, always answering."""
+"""Load and concurrency (many threads on the client, many HTTP and Socket.IO clients on the real service):
+never two browsers, always answering."""
 
 from __future__ import annotations
 

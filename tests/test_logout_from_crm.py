@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""Logout asked by the CRM: the device is unlinked on the phone, the browser and the profile go."""
 
 from __future__ import annotations
 

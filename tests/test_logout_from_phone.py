@@ -1,4 +1,5 @@
-"""`make test-logout`: the phone logs out, nothing restarts by itself, a new QR links again, reset cleans up."""
+"""The phone logs the device out: disconnected, browser and profile gone, nothing restarts by itself, a new QR
+links again (`make test-logout` runs the whole story)."""
 
 from __future__ import annotations
 

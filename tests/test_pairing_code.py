@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""Linking by phone number (pairing code) instead of a scan: the session client, the HTTP and Socket.IO API,
+refusals in words, and a pairing request racing a reset."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""wa_client/procs.py with real processes: descendants, process groups, kill_tree, zombies."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def sleeper():
     yield proc
     procs.kill_tree(procs.group_members(proc.pid) | {proc.pid}, grace=0)
     proc.wait(5)
+    proc.stdout.close()
 
 
 def test_descendants_and_group_find_the_grandchild(sleeper):

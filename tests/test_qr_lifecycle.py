@@ -1,4 +1,5 @@
-"""The session client in real Chromium through real Selenium, against the simulator."""
+"""The QR code's life, in real Chromium against the simulator: the first code, rotation, expiry and reload, the
+scan that links, a saved login across restarts; in-process and on the real service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""WA_API_TOKEN: every endpoint but /healthz and the page needs it, over HTTP and Socket.IO, in-process
+and on the live service; it is compared in constant time and never logged."""
 
 from __future__ import annotations
 

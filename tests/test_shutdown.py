@@ -1,4 +1,5 @@
-"""Hardening II (issue 17), real service (`python app.py`): stop signals, profile paths, big resets, shutdown."""
+"""Stopping the real service (`python app.py`): SIGTERM/SIGHUP quit the browser and keep the login, other signals
+are ignored, half-open requests and abandoned sessions do not hold up the exit."""
 
 from __future__ import annotations
 

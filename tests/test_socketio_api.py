@@ -1,4 +1,4 @@
-"""TODO docstring."""
+"""The Socket.IO API in-process (Flask-SocketIO's test client): greetings, answers to the asker, unknown events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Faults over the real service (`python app.py`, real Chromium): crashes, dead pages, stale locks, hard stops."""
+"""A start that cannot succeed fails in words and leaves nothing: an unreachable WA_URL, a page that never
+shows a QR, the QR timeout, a headless User-Agent (the session client and the real service)."""
 
 from __future__ import annotations
 

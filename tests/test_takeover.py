@@ -1,4 +1,5 @@
-"""TODO docstring."""
+"""WhatsApp open on another computer: the conflict is taken over by default (Use here, never a trap),
+stays when WA_TAKEOVER_ON_CONFLICT=0, and is taken over on demand."""
 
 from __future__ import annotations
 
