@@ -18,6 +18,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.helpers import wait_until
+from tests.processes import still_alive
 from wa_client import Settings, procs
 from wa_client.browser import chrome_options, find_chromedriver, find_chromium
 
@@ -46,23 +47,17 @@ def browser_processes() -> dict[int, int]:
             if p.state not in ("Z", "X") and p.name.startswith(names) and _has_marker(p.pid)}
 
 
-def still_running(pids: dict[int, int]) -> list[int]:
-    """The recorded processes that still run (same pid, same start time, not a zombie)."""
-    return sorted(pid for pid, start in pids.items()
-                  if (info := procs.info(pid)) and info.started == start and info.state not in ("Z", "X"))
-
-
 def reap(pids: dict[int, int], grace: float = QUIT_GRACE_S) -> list[int]:
     """Wait up to `grace` for the processes to exit, SIGKILL the rest; those that lingered past the grace."""
     try:
-        wait_until(lambda: not still_running(pids), grace, what="browser processes to exit")
+        wait_until(lambda: not still_alive(pids), grace, what="browser processes to exit")
         return []
     except AssertionError:
-        lingering = still_running(pids)
+        lingering = still_alive(pids)
     logger.warning("killing lingering browser processes %s", lingering)
     procs.signal_pids(lingering, signal.SIGKILL)
     try:
-        wait_until(lambda: not still_running(pids), 2.0, what="killed browser processes to go")
+        wait_until(lambda: not still_alive(pids), 2.0, what="killed browser processes to go")
     except AssertionError:
         pass
     return lingering
@@ -102,7 +97,7 @@ class ChromiumDrivers:
         """Quit `driver` and wait until its processes are gone (kill what lingers); never raises."""
         _, owned = self._open.pop(id(driver), (driver, {}))
         # Renderers started after launch are descendants of what we recorded (skip reused pids).
-        for pid in still_running(owned):
+        for pid in still_alive(owned):
             fresh = {p: s for p, s in _process_tree(pid).items() if owned.get(p, s) == s}
             owned.update(fresh)
             self.pids.update(fresh)

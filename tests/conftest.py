@@ -255,6 +255,6 @@ def socket_events(gateway: Gateway) -> Iterator[SocketEvents]:
 @pytest.fixture
 def private_tmp() -> Iterator[Path]:
     """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
-    path = Path(tempfile.mkdtemp(prefix="wa-hardening-tmp-"))
+    path = Path(tempfile.mkdtemp(prefix="wa-test-tmp-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)

@@ -16,7 +16,7 @@ from PIL import Image
 
 from wa_client import procs
 
-TOKEN = "hardening-token-7d41c2e9"  # the API token of tests that need one and do not care which
+TOKEN = "test-token-7d41c2e9"  # the API token of tests that need one and do not care which
 PHONE = "+55 11 99999-0000"  # the clinic phone's number, as a receptionist types it
 PAIRING_CODE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")  # as the page and the API show a pairing code
 STATUS_KEYS = {"state", "reason", "error", "qr_version", "since", "pairing_code"}  # the contract's /status
