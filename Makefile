@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SIM_PORT ?= 3002
 PORT   ?= 3001
 
-.PHONY: setup run demo test test-logout test-grid grid bench lint browser clean
+.PHONY: setup run demo test test-fast test-logout test-grid grid bench lint browser screenshot clean
 
 setup: $(STAMP) browser
 
@@ -34,6 +34,11 @@ demo: setup
 test: setup grid
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# What needs no browser and no `python app.py` run (tests are marked from their fixtures in tests/conftest.py):
+# the edit-test loop, in well under a minute. CI still runs `make test`.
+test-fast: setup
+	$(PY) -m pytest -m "not browser and not e2e" -q $(PYTEST_ARGS)
+
 test-logout: setup
 	$(PY) -m pytest -m logout -v $(PYTEST_ARGS)
 
@@ -43,6 +48,11 @@ test-grid: setup grid
 bench: setup
 	@sh bench/ensure-wrk.sh
 	$(PY) bench/run.py
+
+# Refresh the README's picture: the front-desk test shows a QR in real Chromium and saves it in test-output/.
+screenshot: setup
+	$(PY) -m pytest -q "tests/test_front_desk_page.py::test_front_desk_links_sees_logout_and_resets"
+	cp test-output/page/02-qr.png docs/screenshot.png
 
 lint: setup
 	$(VENV)/bin/ruff check .

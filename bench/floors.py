@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from tests.gateway import free_port
+from tests.helpers import wait_until
 from wa_client import Settings, procs
 from wa_client.browser import chrome_options, find_chromedriver, find_chromium
 
@@ -56,17 +57,17 @@ class BareChromium:
     def wait_script(self, script: str, timeout: float) -> object:
         """Run `script` every 10 ms until it returns something truthy; that value."""
         assert self.driver is not None
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def run() -> object:
             try:
-                value = self.driver.execute_script(script)
+                return self.driver.execute_script(script)
             except Exception:  # noqa: BLE001 - the document may be between loads
-                value = None
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"the bare Chromium did not satisfy {script!r} within {timeout} s")
-            time.sleep(PROBE_INTERVAL_S)
+                return None
+
+        try:
+            return wait_until(run, timeout, interval=PROBE_INTERVAL_S, what=script)
+        except AssertionError:
+            raise TimeoutError(f"the bare Chromium did not satisfy {script!r} within {timeout} s") from None
 
     def tree(self) -> set[int]:
         """The live processes of this browser (chromedriver and everything below it)."""
@@ -102,18 +103,7 @@ class BareChromium:
 
 def start_time(pid: int) -> int | None:
     """The process's start time in ticks since boot (tells a pid apart from a reused one)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(text[text.rindex(")") + 2:].split()[19])
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return info.started if (info := procs.info(pid)) else None
 
 
 class FloorServer:
@@ -135,19 +125,21 @@ class FloorServer:
             raise
 
     def _wait_up(self, png: bytes, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
         with requests.Session() as http:
             http.trust_env = False
-            while time.monotonic() < deadline:
+
+            def serves_the_png() -> bool:
                 if self.proc.poll() is not None:
                     raise RuntimeError(f"the floor app exited: {self.proc.stderr.read().decode(errors='replace')}")
                 try:
-                    if http.get(self.url + "/qr.png", timeout=1).content == png:
-                        return
+                    return http.get(self.url + "/qr.png", timeout=1).content == png
                 except requests.ConnectionError:
-                    pass
-                time.sleep(0.05)
-        raise RuntimeError(f"the floor app did not answer within {timeout} s")
+                    return False
+
+            try:
+                wait_until(serves_the_png, timeout, what="the floor app to serve its PNG")
+            except AssertionError:
+                raise RuntimeError(f"the floor app did not answer within {timeout} s") from None
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL; remove its files."""

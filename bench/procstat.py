@@ -29,12 +29,8 @@ def pss_kb(pid: int) -> int:
 
 def cpu_s(pid: int) -> float:
     """utime + stime of one process in seconds (0 when it is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = text[text.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    info = procs.info(pid)
+    return info.cpu_ticks / CLOCK_TICKS if info else 0.0
 
 
 def _status_field(pid: int, name: str) -> int:

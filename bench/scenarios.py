@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.gateway import Gateway, decode_qr
+from tests.gateway import Gateway
+from tests.helpers import decode_qr, wait_until
 from tests.sim import Simulator
 
 POLL_S = 0.015  # how often the bench asks /status or /qr while it waits for a change
@@ -18,15 +19,12 @@ class BenchError(RuntimeError):
 
 def until(probe: Callable[[], Any], timeout: float, what: str, gateway: Gateway | None = None) -> tuple[float, Any]:
     """Call `probe` every POLL_S until it returns something truthy: (epoch when it did, the value)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return time.time(), value
-        if time.monotonic() >= deadline:
-            tail = "\n" + gateway.log_tail() if gateway else ""
-            raise BenchError(f"timed out after {timeout} s waiting for {what}{tail}")
-        time.sleep(POLL_S)
+    try:
+        value = wait_until(probe, timeout, interval=POLL_S, what=what)
+    except AssertionError as exc:
+        tail = "\n" + gateway.log_tail() if gateway else ""
+        raise BenchError(f"{exc}{tail}") from None
+    return time.time(), value
 
 
 def status(gateway: Gateway) -> dict:

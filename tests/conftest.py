@@ -5,21 +5,21 @@ import logging
 import os
 import random
 import shutil
-import signal
 import tempfile
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from hypothesis import settings as hypothesis_settings
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
-from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.client_kit import nothing_left, wait_until
+from tests.browsers import QUIT_GRACE_S, ChromiumDrivers, browser_processes, reap
+from tests.gateway import Gateway, SocketEvents
+from tests.helpers import wait_until
 from tests.sim import Simulator
-from wa_client import Settings, WhatsAppClient
+from wa_client import Settings, WhatsAppClient, profile
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,22 @@ def pytest_configure(config: pytest.Config) -> None:
     """Outside CI, draw one seed for the run (unless --hypothesis-seed gives one) so that a failure can be replayed."""
     if not os.environ.get("CI") and config.getoption("hypothesis_seed", None) is None:
         config.option.hypothesis_seed = str(random.SystemRandom().randrange(2**32))
+
+
+# Markers from the fixtures a test uses (directly or through other fixtures), so that a new test cannot
+# forget them: `make test-fast` runs what is marked neither browser nor e2e.
+BROWSER_FIXTURES = {"make_driver", "make_client", "grid"}  # real Chromium through Selenium
+E2E_FIXTURES = {"gateway_factory"}  # the service started as users do (`python app.py`)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests `browser` and `e2e` from their fixtures."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & E2E_FIXTURES:
+            item.add_marker(pytest.mark.e2e)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -89,137 +105,38 @@ def simulator(request: pytest.FixtureRequest, simulator_server: Simulator) -> It
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Headless Chromium through Selenium, for tests that look at the simulator's page themselves.
+# No browser outlives a test: one check for every test, whatever started the browser.
 # ---------------------------------------------------------------------------------------------------------
 
-CHROMIUM_BINARY = os.environ.get("CHROME_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER_BINARY = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-DESKTOP_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                      "Chrome/156.0.0.0 Safari/537.36")
-HEADLESS_USER_AGENT = DESKTOP_USER_AGENT.replace("Chrome/", "HeadlessChrome/")
-CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-blink-features=AutomationControlled", "--window-size=1280,900",
-)
-QUIT_GRACE_S = 5.0  # Chromium may still be writing the profile when quit() returns
+@pytest.fixture(autouse=True)
+def no_browser_left_behind() -> Iterator[None]:
+    """Snapshot this run's chromedriver/Chromium processes; fail the test if a new one survives it.
+
+    Autouse fixtures are set up first, so this teardown runs after every other fixture's (drivers quit,
+    gateways stopped, clients reset). What survives is killed, so that the next test starts clean.
+    """
+    before = browser_processes()
+    yield
+    new = {pid: start for pid, start in browser_processes().items() if before.get(pid) != start}
+    if lingering := reap(new, grace=QUIT_GRACE_S):
+        pytest.fail(f"browser processes outlived the test (killed now): {lingering}")
 
 
-def _proc_stat(pid: int) -> tuple[int, str, int] | None:
-    """(parent pid, state letter, start time) of a process, or None when it does not exist."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), fields[0], int(fields[19])
-
-
-def _process_tree(*roots: int) -> dict[int, int]:
-    """The `roots` and all their descendants, as {pid: start time}."""
-    children: dict[int, list[int]] = {}
-    starts: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and (stat := _proc_stat(int(entry))):
-            children.setdefault(stat[0], []).append(int(entry))
-            starts[int(entry)] = stat[2]
-    tree, todo = {}, list(roots)
-    while todo:
-        pid = todo.pop()
-        if pid in starts and pid not in tree:
-            tree[pid] = starts[pid]
-            todo += children.get(pid, [])
-    return tree
-
-
-def _alive(pids: dict[int, int]) -> list[int]:
-    """The recorded processes that still run (same pid, same start time, not a zombie)."""
-    return [pid for pid, start in pids.items()
-            if (stat := _proc_stat(pid)) and stat[2] == start and stat[1] != "Z"]
-
-
-def _wait_gone(pids: dict[int, int], timeout: float) -> list[int]:
-    """Wait up to `timeout` for the recorded processes to exit; those still alive."""
-    deadline = time.monotonic() + timeout
-    while (alive := _alive(pids)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return alive
-
-
-class ChromiumDrivers:
-    """Starts headless Chromium drivers and quits them for good: every process they started ends."""
-
-    def __init__(self, default_profile: Path) -> None:
-        self.default_profile = default_profile
-        self.pids: dict[int, int] = {}  # every chromedriver/Chromium process we started: {pid: start time}
-        self._open: dict[int, tuple[WebDriver, dict[int, int]]] = {}  # id(driver) -> (driver, its processes)
-
-    def __call__(self, profile_dir: Path | str | None = None,
-                 user_agent: str = DESKTOP_USER_AGENT) -> WebDriver:
-        """A Chromium on `profile_dir` (default: the test's chrome_profile) sending `user_agent`."""
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM_BINARY
-        for flag in CHROMIUM_FLAGS:
-            options.add_argument(flag)
-        options.add_argument(f"--user-agent={user_agent}")
-        options.add_argument(f"--user-data-dir={profile_dir or self.default_profile}")
-        service = Service(executable_path=CHROMEDRIVER_BINARY)
-        driver = webdriver.Chrome(service=service, options=options)
-        # Record Chromium now: if chromedriver dies, its browser is reparented and no longer its child.
-        owned = _process_tree(service.process.pid)
-        self._open[id(driver)] = (driver, owned)
-        self.pids.update(owned)
-        logger.info("chromedriver pid %s started Chromium pids %s", service.process.pid, sorted(owned))
-        return driver
-
-    def quit(self, driver: WebDriver) -> None:
-        """Quit `driver` and wait until its processes are gone (kill what lingers); never raises."""
-        _, owned = self._open.pop(id(driver), (driver, {}))
-        # Renderers started after launch are descendants of what we recorded (skip reused pids).
-        fresh = {pid: start for pid, start in _process_tree(*_alive(owned)).items()
-                 if owned.get(pid, start) == start}
-        owned.update(fresh)
-        self.pids.update(fresh)
-        try:
-            driver.quit()
-        except Exception:  # a dead chromedriver cannot answer; its processes are handled below
-            logger.warning("driver.quit() failed", exc_info=True)
-        self._reap(owned)
-
-    def quit_all(self) -> None:
-        """Quit every driver still open, and make sure nothing we started survives."""
-        for driver, _ in list(self._open.values()):
-            self.quit(driver)
-        self._reap(self.pids)
-
-    def alive(self) -> list[int]:
-        """Processes that we started and that still run."""
-        return _alive(self.pids)
-
-    @staticmethod
-    def _reap(pids: dict[int, int]) -> None:
-        lingering = _wait_gone(pids, QUIT_GRACE_S)
-        for pid in lingering:
-            logger.warning("killing lingering browser process %s", pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        _wait_gone(pids, 2.0)
-
+# ---------------------------------------------------------------------------------------------------------
+# Headless Chromium through Selenium, for tests that look at a page themselves.
+# ---------------------------------------------------------------------------------------------------------
 
 @pytest.fixture
 def chrome_profile() -> Iterator[Path]:
-    """A fresh, private (0700) Chromium profile directory, removed afterwards."""
-    path = Path(tempfile.mkdtemp(prefix="wa-test-profile-"))
-    path.chmod(0o700)
+    """A fresh, private (0700) Chromium profile directory made by wa_client.profile.ensure(), removed afterwards."""
+    path = profile.ensure(Path(tempfile.mkdtemp(prefix="wa-test-profile-")))
     yield path
-    for attempt in range(5):  # Chromium may still be closing files in it
-        shutil.rmtree(path, ignore_errors=attempt < 4)
-        if not path.exists():
-            break
-        time.sleep(0.2)
-    assert not path.exists(), f"profile {path} left behind"
+
+    def removed() -> bool:  # Chromium may still be closing files in it
+        shutil.rmtree(path, ignore_errors=True)
+        return not path.exists()
+
+    wait_until(removed, 2.0, interval=0.2, what=f"profile {path} to be removed")
 
 
 @pytest.fixture
@@ -232,7 +149,6 @@ def make_driver(chrome_profile: Path) -> Iterator[ChromiumDrivers]:
     drivers = ChromiumDrivers(chrome_profile)
     yield drivers
     drivers.quit_all()
-    assert not drivers.alive(), f"browser processes left behind: {drivers.alive()}"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -260,9 +176,85 @@ def make_client(simulator: Simulator):
     for client, _ in reversed(made):  # newest first: an older client's reset must not delete a live browser's profile
         client.force_reset()
     bugs = [client.counters["illegal_transitions"] for client, _ in made]
-    try:
+    try:  # that no browser is left is checked by no_browser_left_behind, for every test
         assert not any(bugs), f"decide asked for transitions the state table forbids: {bugs}"
-        wait_until(lambda: nothing_left(profile_dir), 10, what="no browser left behind")
         assert not os.path.exists(profile_dir), "force_reset left the profile directory"
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The Flask app in this process (no browser), and the service started as users do (`python app.py`).
+# ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app_factory() -> Iterator[Callable[..., Flask]]:
+    """`app_factory(**settings)`: the Flask app over a private profile directory, no browser started."""
+    home = Path(tempfile.mkdtemp(prefix="wa-app-test-"))
+
+    def build(**settings: Any) -> Flask:
+        from app import create_app
+
+        base = {"profile_dir": str(home / "profile"), "wa_url": "http://127.0.0.1:9/", "api_token": "",
+                "async_mode": "threading", "cors_origins": ""}
+        flask_app = create_app({**base, **settings})
+        flask_app.config["TESTING"] = True
+        return flask_app
+
+    yield build
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    """The app without a token."""
+    return app_factory()
+
+
+@pytest.fixture
+def http(app: Flask) -> FlaskClient:
+    """Flask's test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def gateway_factory(simulator: Simulator, request: pytest.FixtureRequest) -> Iterator[Callable[..., Gateway]]:
+    """`gateway_factory(**env)`: `python app.py` against the simulator; stopped and checked at teardown."""
+    started: list[Gateway] = []
+
+    def start(**env: Any) -> Gateway:
+        name = f"{request.node.name}-{len(started)}".replace("/", "_").replace("[", "-").replace("]", "")
+        gateway = Gateway.start(simulator.url, name=name, **env)
+        started.append(gateway)
+        return gateway
+
+    yield start
+    failures = []
+    for gateway in reversed(started):  # every gateway is stopped, even when an earlier check fails
+        try:
+            gateway.stop(check=True)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, failures
+
+
+@pytest.fixture
+def gateway(gateway_factory: Callable[..., Gateway]) -> Gateway:
+    """One gateway with the default settings."""
+    return gateway_factory()
+
+
+@pytest.fixture
+def socket_events(gateway: Gateway) -> Iterator[SocketEvents]:
+    """A Socket.IO client of `gateway` that records every event."""
+    events = SocketEvents(gateway.url, gateway.token)
+    yield events
+    events.close()
+
+
+@pytest.fixture
+def private_tmp() -> Iterator[Path]:
+    """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
+    path = Path(tempfile.mkdtemp(prefix="wa-test-tmp-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -17,8 +17,9 @@ from typing import Any
 
 import requests
 import socketio
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.client_kit import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
+from tests.helpers import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
 from wa_client import procs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +37,7 @@ def free_port() -> int:
 
 
 def _start_time(pid: int) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(text[text.rindex(")") + 2:].split()[19])
+    return info.started if (info := procs.info(pid)) else None
 
 
 class Gateway:
@@ -185,9 +182,11 @@ class Gateway:
                 self.proc.wait(5)
         self.exit_code = self.proc.returncode
         self.http.close()
-        deadline = time.monotonic() + 5
-        while (left := self.survivors()) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        try:
+            wait_until(lambda: not self.survivors(), 5, interval=0.1, what="the browser to exit")
+        except AssertionError:
+            pass
+        left = self.survivors()
         procs.signal_pids(left, signal.SIGKILL)
         if not keep_home:
             shutil.rmtree(self.home, ignore_errors=True)
@@ -208,6 +207,40 @@ class Gateway:
     def log_tail(self, lines: int = 30) -> str:
         """The end of the gateway's log, for failure messages."""
         return "--- gateway log (tail) ---\n" + "\n".join(self.log_text().splitlines()[-lines:])
+
+
+
+def run_app(*args: str, **env: str) -> subprocess.CompletedProcess:
+    """`python app.py ARGS` with a clean environment plus `env` (no browser), to its exit."""
+    base = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **env}
+    return subprocess.run([sys.executable, "app.py", *args], cwd=REPO_ROOT, env=base, capture_output=True,
+                          text=True, timeout=60)
+
+
+def connected(gateway: Gateway, simulator: Any) -> dict:
+    """Generate QR, the phone scans it, /status says connected: that status."""
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr")
+    gateway.phone_scans(simulator)
+    return gateway.wait_status("connected")
+
+
+def samples(text: str) -> dict[tuple[str, tuple], float]:
+    """{(sample name, sorted labels): value} of a Prometheus text exposition."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def metric(gateway: Gateway, name: str, labels: tuple = ()) -> float:
+    """One sample of the gateway's /metrics."""
+    response = gateway.get("/metrics")
+    assert response.status_code == 200
+    return samples(response.text)[(name, labels)]
+
+
+def commands_recorded(gateway: Gateway) -> list[tuple[str, dict]]:
+    """(command, who asked) of every command in /history, oldest first."""
+    return [(e["command"], e["by"]) for e in gateway.get("/history").json()["commands"]]
 
 
 class SocketEvents:
@@ -253,6 +286,13 @@ class SocketEvents:
         """Disconnect, and close the HTTP connections it kept alive."""
         self.sio.disconnect()
         self._http.close()
+
+
+def connect_socket(gateway, auth, **options) -> socketio.Client:
+    """A raw python-socketio client with any `auth` and options (headers, transports); raises when refused."""
+    client = socketio.Client(reconnection=False, http_session=_plain_session())
+    client.connect(gateway.url, auth=auth, wait_timeout=10, **options)
+    return client
 
 
 def _plain_session() -> requests.Session:

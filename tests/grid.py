@@ -18,13 +18,14 @@ from pathlib import Path
 
 import requests
 
-from tests.client_kit import wait_until
 from tests.gateway import OUTPUT_DIR, REPO_ROOT, free_port
-from wa_client import procs
+from tests.helpers import wait_until
+from wa_client import Settings, procs
+from wa_client.browser import find_chromedriver, find_chromium
 
 NODE_NAME = "reception-1"
-CHROMIUM = os.environ.get("CHROME_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMIUM = find_chromium(Settings.from_env()) or "/usr/bin/chromium"  # found as the gateway finds them
+CHROMEDRIVER = find_chromedriver(Settings.from_env())
 START_TIMEOUT_S = 120.0
 JAVA_OPTS = ("-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 

@@ -7,12 +7,13 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import requests
+
+from tests.helpers import wait_until
 
 logger = logging.getLogger(__name__)
 
@@ -123,14 +124,17 @@ class Simulator:
 
     def wait_for(self, predicate: Callable[[dict], object], timeout: float, interval: float = 0.05) -> dict:
         """Poll state() until predicate(state) is true; the state, or AssertionError with the last one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = self.state()
-            if predicate(state):
-                return state
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"simulator state did not match within {timeout}s; last state: {state}")
-            time.sleep(interval)
+        last: dict = {}
+
+        def matching_state() -> dict | None:
+            nonlocal last
+            last = self.state()
+            return last if predicate(last) else None
+
+        try:
+            return wait_until(matching_state, timeout, interval=interval, what="the simulator state")
+        except AssertionError:
+            raise AssertionError(f"simulator state did not match within {timeout}s; last state: {last}") from None
 
 
 def _pump(proc: subprocess.Popen, lines: queue.Queue) -> None:

@@ -15,10 +15,9 @@ import sys
 
 import pytest
 
-from tests.client_kit import phone_scans, wait_state, wait_until
-from tests.fixtures_gateway import gateway_factory  # noqa: F401 - a fixture
 from tests.gateway import OUTPUT_DIR, REPO_ROOT
 from tests.grid import NODE_NAME, Grid, GridUnavailable, ensure_jar
+from tests.helpers import phone_scans, wait_state, wait_until
 from wa_client import Settings, WhatsAppClient, profile, remote
 
 pytestmark = [pytest.mark.browser, pytest.mark.grid]

@@ -8,10 +8,9 @@ import stat
 
 import pytest
 
-from tests.client_kit import phone_scans, wait_state
-from tests.fixtures_gateway import *  # noqa: F403
-from tests.gateway import SocketEvents, wait_until
-from tests.test_webhooks import Receiver
+from tests.gateway import SocketEvents
+from tests.helpers import phone_scans, wait_state, wait_until
+from tests.receivers import Receiver
 from wa_client import account as accounts
 from wa_client import profile
 from wa_client.probe import ModuleSigns, Observation

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import REPO_ROOT, free_port, wait_until
-from tests.notify_kit import JsonReceiver, Mailbox
+from tests.gateway import REPO_ROOT, free_port
+from tests.helpers import wait_until
+from tests.receivers import JsonReceiver, Mailbox
 from wa_client.notify import RATE_LIMIT_S, Notifier, kind_of
 
 TOKEN = "notify-test-token-0123456789"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,27 +11,16 @@ from urllib.parse import urlparse
 import pytest
 import requests
 
-from tests.client_kit import wait_state, wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import REPO_ROOT, Gateway, SocketEvents, free_port
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import assert_no_temp_leftovers, browser_tree, still_alive
-from wa_client import Settings, WhatsAppClient, procs
-from wa_client.profile_lock import ProfileBusy, ProfileLock, lock_path
+from tests.gateway import REPO_ROOT, SocketEvents, free_port
+from tests.helpers import wait_until
+from tests.processes import browser_tree, still_alive
+from wa_client.profile_lock import lock_path
 
 pytestmark = pytest.mark.e2e
 
 FIRST_TOKEN = "first-gateway-token-1b7e"
 SECOND_TOKEN = "second-gateway-token-93fd"
 REFUSAL_DEADLINE_S = 30.0  # a refused gateway exits long before; the deadline only bounds a failing test
-
-HOLD_LOCK = """
-import sys, time
-from wa_client.profile_lock import ProfileLock
-ProfileLock(sys.argv[1]).acquire()
-print("held", flush=True)
-time.sleep(120)
-"""
 
 
 def _launch(**env: str) -> subprocess.Popen:
@@ -113,71 +101,3 @@ def test_a_second_gateway_on_the_same_profile_is_refused_and_the_first_stays_con
     assert lock_path(first.profile_dir).read_text().strip() == str(first.proc.pid)
 
 
-@pytest.mark.browser
-def test_after_a_sigkill_the_next_gateway_takes_the_profile_over_and_reaps_the_browser(gateway_factory, simulator,
-                                                                                      private_tmp):
-    killed = Gateway.start(simulator.url, name="profile-owner-killed", TMPDIR=str(private_tmp))
-    orphans: dict[int, int] = {}
-    try:
-        assert killed.post("/start-session").status_code == 202
-        killed.wait_status("qr", timeout=60)
-        orphans = browser_tree(killed)
-        killed.proc.kill()  # SIGKILL: the kernel drops its lock; its chromedriver and Chromium live on
-        killed.proc.wait(10)
-        assert still_alive(orphans), "the browser died with the service; nothing to reap"
-
-        successor = gateway_factory(profile_dir=killed.profile_dir, TMPDIR=str(private_tmp))
-        wait_until(lambda: not still_alive(orphans), 15, what="the new owner to reap the orphaned browser")
-        assert lock_path(killed.profile_dir).read_text().strip() == str(successor.proc.pid)
-        assert successor.status()["state"] == "idle", "reaping must not start a browser"
-        assert_no_temp_leftovers(private_tmp)
-        assert successor.post("/start-session").status_code == 202
-        successor.wait_status("qr", timeout=60)
-        assert len(successor.browser_pids()) == 1
-        assert successor.stop(check=True) == 0  # before the profile (in the killed gateway's home) goes
-    finally:
-        procs.signal_pids(still_alive(orphans), signal.SIGKILL)
-        killed.stop(check=False)
-    assert not killed.profile_dir.exists()
-
-
-def test_the_session_client_refuses_a_profile_that_another_process_holds(tmp_path):
-    profile_dir = tmp_path / "profile"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(profile_dir)], cwd=REPO_ROOT,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        settings = Settings.from_mapping({"wa_url": "http://127.0.0.1:9/", "profile_dir": str(profile_dir)})
-        client = WhatsAppClient(settings)
-        assert client.start_session()[1] is True
-        failed = wait_state(client, "failed", timeout=30)
-        assert failed["reason"] == "start_error"
-        assert "belongs to another gateway" in failed["error"] and f"pid {holder.pid}" in failed["error"]
-        assert not profile_dir.exists(), "the refused client touched the profile"
-        assert not client.profile_lock.held
-    finally:
-        holder.kill()
-        holder.wait(10)
-
-
-def test_the_profile_lock_is_one_per_process_and_names_its_owner(tmp_path):
-    first, again = ProfileLock(tmp_path / "profile"), ProfileLock(tmp_path / "profile")
-    first.acquire()
-    again.acquire()  # the same process: it holds the profile already
-    assert first.held and again.held and first.owner_pid() == os.getpid()
-    first.release()
-    again.release()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "profile")], cwd=REPO_ROOT,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(ProfileBusy, match=f"pid {holder.pid}"):
-            first.acquire()
-        assert not first.held and first.owner_pid() == holder.pid
-    finally:
-        holder.kill()
-        holder.wait(10)
-    first.acquire()
-    assert first.owner_pid() == os.getpid()
-    first.release()
-    assert lock_path(tmp_path / "profile").parent == tmp_path  # beside the profile, not inside it

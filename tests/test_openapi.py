@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 
-from tests.fixtures_gateway import *  # noqa: F403
-from tests.gateway import OUTPUT_DIR, Gateway, wait_until
+from tests.gateway import OUTPUT_DIR, Gateway
+from tests.helpers import wait_until
 from web import api_spec
 
 TOKEN = "openapi-test-token-5c1e"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403
-from tests.gateway import REPO_ROOT, free_port, wait_until
+from tests.gateway import REPO_ROOT, free_port
+from tests.helpers import wait_until
 from wa_client import ConfigError, Settings
 from wa_client.browser import chrome_options
 from wa_client.decide import Facts, decide

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from tests.client_kit import decode_png
+from tests.helpers import decode_png
 from wa_client.qr import QrBoard, fingerprint, render_png
 from wa_client.selectors import QR_FIRST_REF_S, QR_NEXT_REF_S
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from wa_client.page import DOM_RECOGNITION, ORDER, SOCKET_STATES, Page, format_pairing_code, recognise
+from wa_client.page import DOM_RECOGNITION, ORDER, SOCKET_STATES, Page, recognise
 from wa_client.probe import DomSigns, ModuleSigns, Observation
 
 QR = "2@" + "a" * 88 + ",noise,identity,secret,1"
@@ -108,9 +108,3 @@ def test_the_tables_name_every_page_state():
     assert set(SOCKET_STATES.values()) <= set(Page)
 
 
-@pytest.mark.parametrize(
-    ("raw", "shown"),
-    [("A,B,C,D,E,F,G,H", "ABCD-EFGH"), ("k7m2,x9q4", "K7M2-X9Q4"), ("ABC", None), (None, None), ("", None)],
-)
-def test_pairing_code_is_shown_as_two_groups(raw, shown):
-    assert format_pairing_code(raw) == shown

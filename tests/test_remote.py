@@ -11,12 +11,13 @@ import tempfile
 
 import pytest
 
-from tests.client_kit import nothing_left, phone_scans, wait_state, wait_until
+from tests.helpers import nothing_left, phone_scans, wait_state, wait_until
 from wa_client import Settings, WhatsAppClient, procs, remote
+from wa_client.browser import find_chromedriver
 
 pytestmark = pytest.mark.browser
 
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+CHROMEDRIVER = find_chromedriver(Settings.from_env())  # found as the gateway finds it
 
 
 @pytest.fixture

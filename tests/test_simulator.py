@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.browsers import HEADLESS_USER_AGENT
 from tests.fake_whatsapp.codes import FAQ_FIELD, WA_ME_PREFIX, new_qr_payload
 from tests.sim import Simulator
 
@@ -33,8 +34,6 @@ DIALOG = '[role="dialog"] [data-animate-modal-popup="true"]'
 STARTUP = "wa_web_initial_startup"
 POST_LOGOUT = "post_logout=1&logout_reason=0"
 ACCOUNT = "5511999990000"
-HEADLESS_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                       "HeadlessChrome/156.0.0.0 Safari/537.36")
 
 
 def wait(driver: WebDriver, timeout: float = 10.0) -> WebDriverWait:
@@ -115,12 +114,6 @@ def navigation(driver: WebDriver) -> str | None:
     return script(driver, "return performance.getEntriesByType('navigation')[0].name;")
 
 
-def wait_new_page(driver: WebDriver, timeout: float = 10.0) -> None:
-    """Mark the page, then wait until the browser shows another one (a reload or a redirect)."""
-    driver.execute_script("window.__oldPage = true;")
-    wait(driver, timeout).until(lambda d: script(d, "return document.readyState === 'complete' && !window.__oldPage;"))
-
-
 def text_of(driver: WebDriver) -> str:
     """The visible text of the page."""
     return driver.find_element(By.TAG_NAME, "body").text
@@ -137,13 +130,6 @@ def seen_states(driver: WebDriver) -> list[str]:
     """The Socket.state values recorded since record_states, without repeats."""
     states = driver.execute_script("return window.seenStates;")
     return [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
-
-
-def link_quietly(driver: WebDriver, sim: Simulator, **knobs) -> None:
-    """link_by_scan after configuring `knobs`."""
-    if knobs:
-        sim.configure(**knobs)
-    link_by_scan(driver, sim)
 
 
 # Every DOM sign of the page table (ids, attributes, ARIA, texts): none may show with dom_drift.

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import Gateway, SocketEvents, wait_until
+from tests.gateway import Gateway, SocketEvents
+from tests.helpers import wait_until
+from tests.processes import browser_tree, still_alive
+from tests.receivers import JsonReceiver
 from wa_client import profile
 from wa_client.recovery import LINKED_MARKER
 
@@ -147,7 +149,6 @@ def test_a_force_reset_during_the_backoff_cancels_the_restart(gateway_factory, s
 
 
 def test_after_five_restarts_in_an_hour_it_gives_up_in_words_and_tells_a_person(gateway_factory, simulator):
-    from tests.notify_kit import JsonReceiver
 
     with JsonReceiver() as receiver:
         gateway = gateway_factory(**FAST_RESTART, WA_NOTIFY_URLS=receiver.url())
@@ -170,7 +171,6 @@ def test_after_five_restarts_in_an_hour_it_gives_up_in_words_and_tells_a_person(
 
 
 def test_a_frozen_browser_is_restarted_too(gateway_factory, simulator):
-    from tests.hardening_kit import browser_tree, still_alive
     from wa_client import procs
 
     gateway = gateway_factory(**FAST_RESTART)

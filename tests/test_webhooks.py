@@ -8,49 +8,20 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.client_kit import nothing_left, wait_state, wait_until
+from tests.gateway import metric
+from tests.helpers import nothing_left, wait_state, wait_until
+from tests.receivers import Receiver
 from wa_client import Settings, WhatsAppClient
 from wa_client.webhooks import WebhookSender, sign, verify
 
+WEBHOOK_SECRET = "webhook-secret-for-tests"
+
 SECRET = "s3cret-for-tests"
-
-
-class Receiver:
-    """A real HTTP server on loopback that records webhook calls and answers scripted codes."""
-
-    def __init__(self, codes: list[int] | None = None, delay_s: float = 0.0) -> None:
-        self.calls: list[dict] = []
-        self.codes = list(codes or [])
-        self.delay_s = delay_s
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                time.sleep(receiver.delay_s)  # a slow receiver, on purpose
-                receiver.calls.append({"body": body, "headers": dict(self.headers)})
-                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def events(self) -> list[dict]:
-        return [json.loads(c["body"]) for c in self.calls]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -137,3 +108,75 @@ def test_the_session_posts_its_state_changes_and_qr(receiver, simulator):
         client.force_reset()
         wait_until(lambda: nothing_left(profile_dir), 10, what="no browser left")
         shutil.rmtree(root, ignore_errors=True)
+
+
+# -- webhooks end to end -------------------------------------------------------------------------
+class WebhookInbox(ThreadingHTTPServer):
+    """A CRM's webhook receiver on 127.0.0.1: keeps every POST (headers and raw body)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _InboxHandler)
+        self.received: list[tuple[dict, bytes]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/whatsapp"
+
+    def events(self) -> list[dict]:
+        with self.lock:
+            return [json.loads(body) for _, body in self.received]
+
+
+class _InboxHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.received.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook_inbox() -> Iterator[WebhookInbox]:
+    inbox = WebhookInbox()
+    thread = threading.Thread(target=inbox.serve_forever, daemon=True, name="webhook-inbox")
+    thread.start()
+    yield inbox
+    inbox.shutdown()
+    inbox.server_close()
+    thread.join(10)
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_webhooks_deliver_signed_status_and_qr_events(gateway_factory, webhook_inbox):
+    gateway = gateway_factory(WA_WEBHOOK_URL=webhook_inbox.url, WA_WEBHOOK_SECRET=WEBHOOK_SECRET)
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr")
+    wait_until(lambda: any(e["event"] == "qr" for e in webhook_inbox.events()), 30, what="a qr webhook")
+    assert gateway.post("/force-reset").status_code == 200
+    wait_until(lambda: any(e["event"] == "status" and e["data"]["state"] == "idle" for e in webhook_inbox.events()),
+               30, what="the idle status webhook")
+
+    with webhook_inbox.lock:
+        deliveries = list(webhook_inbox.received)
+    for headers, body in deliveries:
+        assert headers["Content-Type"] == "application/json"
+        assert verify(WEBHOOK_SECRET, headers["X-Timestamp"], body, headers["X-Signature"])
+        assert not verify("another-secret", headers["X-Timestamp"], body, headers["X-Signature"])
+    events = webhook_inbox.events()
+    assert all(e.keys() == {"id", "event", "data", "sent_at"} for e in events)
+    assert len({e["id"] for e in events}) == len(events)
+    assert {e["event"] for e in events} <= {"status", "qr", "authenticated", "ready", "disconnected"}
+    states = [e["data"]["state"] for e in events if e["event"] == "status"]
+    assert states[0] == "starting" and states[-1] == "idle"  # delivered in order
+    qr = next(e["data"] for e in events if e["event"] == "qr")
+    assert qr["qr"] and qr["version"] >= 1
+    wait_until(lambda: metric(gateway, "wa_webhook_deliveries_total", (("result", "delivered"),)) == len(deliveries),
+               10, what="the delivered webhooks counted in /metrics")

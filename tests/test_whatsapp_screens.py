@@ -9,12 +9,13 @@ import os
 
 import pytest
 
-from tests.client_kit import (
+from tests.helpers import (
     connected_client,
     decode_png,
     holds_for,
     nothing_left,
     phone_scans,
+    sim_events,
     wait_state,
     wait_until,
 )
@@ -31,8 +32,6 @@ CHANNELS = {
 ONE_CHANNEL = ["dom_only", "modules_only"]
 
 
-def sim_events(simulator, name: str) -> list[dict]:
-    return [e for e in simulator.state()["events"] if e["event"] == name]
 
 
 def live_qr(client, simulator, newer_than: int = 0):

@@ -27,6 +27,7 @@ class ProcInfo:
     ppid: int
     pgid: int
     started: int = 0  # clock ticks after boot: with the pid, names one process for good
+    cpu_ticks: int = 0  # user + system CPU time so far, in clock ticks (os.sysconf("SC_CLK_TCK") a second)
 
 
 def info(pid: int) -> ProcInfo | None:
@@ -38,7 +39,8 @@ def info(pid: int) -> ProcInfo | None:
         return None
     name = raw[raw.index("(") + 1 : raw.rindex(")")]
     rest = raw[raw.rindex(")") + 2 :].split()
-    return ProcInfo(pid=pid, name=name, state=rest[0], ppid=int(rest[1]), pgid=int(rest[2]), started=int(rest[19]))
+    return ProcInfo(pid=pid, name=name, state=rest[0], ppid=int(rest[1]), pgid=int(rest[2]), started=int(rest[19]),
+                    cpu_ticks=int(rest[11]) + int(rest[12]))
 
 
 def cmdline(pid: int) -> list[str]:

@@ -14,10 +14,9 @@ import pytest
 import requests
 import socketio
 
-from tests.client_kit import wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import Gateway, SocketEvents
-from tests.hardening_kit import TOKEN, resources
+from tests.helpers import TOKEN, wait_until
+from tests.processes import resources
 
 pytestmark = pytest.mark.e2e
 

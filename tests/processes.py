@@ -1,35 +1,17 @@
-"""What the hardening tests share: a private TMPDIR, /proc probes of the service, a browser sampler.
-
-Test modules import the fixtures with `from tests.hardening_kit import *`.
-"""
+"""Probes of a running gateway through /proc: its resources, its browser processes, a browser sampler."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import statistics
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from tests.gateway import Gateway
+from tests.helpers import decode_qr, wait_until
 from wa_client import procs
-
-__all__ = ["private_tmp"]  # the fixture; everything else is imported by name
-
-TOKEN = "hardening-token-7d41c2e9"
-
-@pytest.fixture
-def private_tmp() -> Iterator[Path]:
-    """A TMPDIR for one gateway and every Chromium/chromedriver it starts: what they leave there is theirs."""
-    path = Path(tempfile.mkdtemp(prefix="wa-hardening-tmp-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def assert_no_temp_leftovers(tmp: Path) -> None:
@@ -151,3 +133,12 @@ class Latencies:
         """The slowest answer of all."""
         with self._lock:
             return max((max(v) for v in self.by_name.values()), default=0.0)
+
+
+def generate_qr_works(gateway: Gateway) -> None:
+    """Generate QR brings a readable code; Force Reset then leaves no browser."""
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr", timeout=60)
+    wait_until(lambda: decode_qr(gateway.get("/qr.png").content), 15, what="a readable QR")
+    assert gateway.post("/force-reset", timeout=30).json()["state"] == "idle"
+    wait_until(lambda: not browser_tree(gateway), 15, what="no browser after the reset")

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.hardening_kit import TOKEN
+from tests.gateway import run_app
+from tests.helpers import TOKEN
 
 CRM = "http://crm.clinic.example"
 CHANGING = ["/start-session", "/force-reset", "/logout", "/takeover", "/pairing-code"]
@@ -105,7 +105,6 @@ def test_the_https_origin_behind_a_trusted_proxy_is_the_pages_own(app_factory, t
 
 
 def test_a_bad_trusted_proxy_setting_is_refused_at_start():
-    from tests.test_app_http import run_app
 
     result = run_app(WA_TRUSTED_PROXIES="10.0.0.0/8, the-proxy")
     assert result.returncode == 2 and "WA_TRUSTED_PROXIES" in result.stderr and "the-proxy" in result.stderr
@@ -143,3 +142,22 @@ def test_simple_requests_from_another_site_change_nothing_on_the_live_service(ga
     assert not gateway.browser_pids()
     code, body = _raw_post(gateway.url, "/force-reset", {"Origin": gateway.url, **auth})  # the page itself
     assert code == 200 and body["state"] == "idle"
+
+
+@pytest.mark.parametrize("origin, allowed", [
+    (None, True), ("http://localhost", True), ("http://crm.clinic.example", True),
+    ("http://evil.example", False), ("*", False), ("null", False),
+])
+def test_socket_origins_are_same_origin_plus_the_configured_list(app_factory, origin, allowed):
+    flask_app = app_factory(cors_origins="http://crm.clinic.example, *")
+    headers = {"Origin": origin} if origin else {}
+    response = flask_app.test_client().get("/socket.io/?EIO=4&transport=polling", headers=headers)
+    assert (response.status_code == 200) is allowed
+
+
+def test_http_cors_headers_only_for_configured_origins(app_factory):
+    client = app_factory(cors_origins="http://crm.clinic.example").test_client()
+    listed = client.get("/status", headers={"Origin": "http://crm.clinic.example"})
+    assert listed.headers["Access-Control-Allow-Origin"] == "http://crm.clinic.example"
+    other = client.get("/status", headers={"Origin": "http://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers

@@ -1,15 +1,27 @@
-"""`make test-logout`: the phone logs out, nothing restarts by itself, a new QR links again, reset cleans up."""
+"""The phone logs the device out: disconnected, browser and profile gone, nothing restarts by itself, a new QR
+links again (`make test-logout` runs the whole story)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import holds_for, wait_until
+from tests.helpers import (
+    connected_client,
+    holds_for,
+    nothing_left,
+    phone_scans,
+    wait_state,
+    wait_until,
+)
+from wa_client import StateError
 
-pytestmark = [pytest.mark.logout, pytest.mark.e2e, pytest.mark.browser]
+pytestmark = pytest.mark.browser
 
 
+@pytest.mark.logout
+@pytest.mark.e2e
 def test_logout_from_phone_then_generate_qr_links_again(gateway, socket_events, simulator):
     # Generate QR over HTTP, as a CRM would; the phone scans what /qr.png shows.
     assert gateway.post("/start-session").status_code == 202
@@ -59,3 +71,31 @@ def test_logout_from_phone_then_generate_qr_links_again(gateway, socket_events, 
     for expected in ("starting", "qr", "authenticating", "connected", "disconnected", "idle"):
         assert expected in states, f"no status {expected!r}; got {states}"
 
+
+def test_logout_from_phone_ends_in_disconnected_and_deletes_profile(make_client, simulator):
+    client = connected_client(make_client, simulator)
+    profile_dir = client.settings.profile_dir
+    simulator.logout()
+    status = wait_state(client, "disconnected", timeout=10)
+    assert status["reason"] == "logout"
+    wait_until(lambda: nothing_left(profile_dir) and not os.path.exists(profile_dir), 10,
+               what="browser quit and profile deleted")
+    assert ("disconnected", {"reason": "logout"}) in client.events
+    # nothing starts again by itself
+    assert holds_for(lambda: client.status()["state"] == "disconnected" and nothing_left(profile_dir), 1.5)
+    # and a new start gives a fresh QR that scans
+    client.start_session()
+    wait_state(client, "qr")
+    phone_scans(client, simulator)
+    wait_state(client, "connected")
+
+
+def test_a_crm_logout_racing_a_phone_logout_keeps_the_phones_reason(make_client, simulator):
+    client = connected_client(make_client, simulator)
+    simulator.logout()  # the phone first
+    try:
+        status = client.logout(timeout=10)  # the CRM a moment later
+    except StateError as exc:
+        assert "session ended" in str(exc) or "connected session" in str(exc)
+        status = wait_state(client, "disconnected", timeout=15)
+    assert status["state"] == "disconnected" and status["reason"] == "logout"

@@ -1,9 +1,8 @@
-"""The bundled page in a real Chromium, served by `python app.py`: what the front desk sees and clicks."""
+"""Our front-desk page (templates/, static/): served with its assets, and in a real Chromium against
+`python app.py`, what the front desk sees and clicks. (WhatsApp's own page: test_whatsapp_screens.py.)"""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import OUTPUT_DIR, REPO_ROOT, Gateway, decode_qr, wait_until
-
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+from tests.gateway import OUTPUT_DIR, Gateway, commands_recorded
+from tests.helpers import PAIRING_CODE, PHONE, decode_qr, wait_until
 
 SHOTS = OUTPUT_DIR / "page"
-DOCS_SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 PHONE_SIZE = (420, 900)
 TOKEN = "front-desk-token"
 
@@ -131,10 +127,7 @@ def test_front_desk_links_sees_logout_and_resets(front_desk, simulator):
     assert not desk.gateway.browser_pids()
     assert desk.driver.execute_script("return window.__samePage === true;")
 
-    if not DOCS_SCREENSHOT.exists() or os.environ.get("WA_UPDATE_SCREENSHOT") == "1":
-        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(qr_shot, DOCS_SCREENSHOT)
-    assert DOCS_SCREENSHOT.stat().st_size < 200_000
+    assert qr_shot.stat().st_size < 200_000  # small enough for the README (`make screenshot` copies it there)
 
 
 def test_page_asks_for_the_token_once_and_uses_it(make_driver, gateway_factory, simulator):
@@ -203,3 +196,86 @@ def test_page_says_when_the_gateway_has_no_connection_to_whatsapp(make_driver, g
     desk.shot("09-offline")
     simulator.configure(screen="")
     desk.wait(lambda: desk.headline().startswith("Scan this code"), 20, what="the QR again")
+
+
+def test_page_is_served_with_its_assets(http):
+    page = http.get("/")
+    assert page.status_code == 200
+    assert b"Generate QR" in page.data and b"Force Reset" in page.data
+    for asset in ("/static/app.js", "/static/app.css", "/static/socket.io.min.js"):
+        with http.get(asset) as response:
+            assert response.status_code == 200, asset
+    assert b"http://" not in page.data and b"https://" not in page.data  # no CDN
+
+
+def test_page_and_assets_load_without_the_token(app_factory):
+    client = app_factory(api_token=TOKEN).test_client()
+    page = client.get("/")
+    assert page.status_code == 200
+    assert b'data-token-required="yes"' in page.data
+    assert TOKEN.encode() not in page.data
+    with client.get("/static/app.js") as script:
+        assert script.status_code == 200
+
+
+def test_page_offers_the_integrator_controls(http):
+    page = http.get("/").get_data(as_text=True)
+    for text in ("Link with phone number instead", "Log out of WhatsApp", "Use here",
+                 "WhatsApp → Linked devices → Link with phone number"):
+        assert text in page
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_front_desk_links_by_phone_number_uses_here_and_logs_out(make_driver, gateway_factory, simulator):
+    simulator.configure(pairing_code_s=60)
+    desk = FrontDesk(make_driver(), gateway_factory(WA_TAKEOVER_ON_CONFLICT="0"))
+    desk.wait_state("idle")
+    assert not desk.element("logout").is_enabled() and not desk.element("phone-form").is_displayed()
+    desk.click("generate")
+    desk.wait_state("qr")
+    desk.wait(desk.element("phone-form").is_displayed, 10, what="the phone number field")
+    assert "Link with phone number instead" in desk.element("phone-form").text
+
+    desk.element("phone-input").send_keys("12")
+    desk.click("phone-submit")
+    desk.wait(lambda: "digits" in desk.element("phone-error").text, 30, what="the refusal of a short number")
+    desk.element("phone-input").clear()
+    desk.element("phone-input").send_keys(PHONE)
+    desk.click("phone-submit")
+    code = desk.wait(lambda: PAIRING_CODE.match(text := desk.element("pairing-code").text) and text,
+                     60, what="the pairing code")
+    assert "WhatsApp → Linked devices → Link with phone number" in desk.element("pairing").text
+    assert not desk.element("phone-form").is_displayed() and not desk.element("qr-img").is_displayed()
+    desk.shot("integrators-01-pairing-code")
+
+    assert simulator.confirm_pairing_code(code).status_code == 200
+    desk.wait_state("connected", timeout=60)
+    assert desk.element("logout").is_enabled() and not desk.element("use-here").is_displayed()
+
+    assert simulator.conflict().status_code == 200
+    desk.wait_state("conflict")
+    desk.wait(desk.element("use-here").is_displayed, 10, what="the Use here button")
+    desk.shot("integrators-02-conflict")
+    desk.click("use-here")
+    desk.wait_state("connected", timeout=60)
+
+    desk.driver.execute_script("window.confirm = function () { return true; };")
+    desk.click("logout")
+    desk.wait_state("disconnected", timeout=60)
+    assert "Logged out of WhatsApp from the gateway" in desk.headline()
+    assert not desk.element("logout").is_enabled() and desk.element("generate").is_enabled()
+    desk.shot("integrators-03-logged-out")
+    wait_until(lambda: not desk.gateway.browser_pids() and not desk.gateway.profile_dir.exists(), 20,
+               what="no browser and no profile left")
+
+
+def test_the_bundled_page_shows_as_the_page(gateway_factory, simulator, make_driver):
+    gateway = gateway_factory()
+    driver = make_driver()
+    driver.get(gateway.url + "/")
+    wait_until(lambda: driver.find_element(By.ID, "generate").is_enabled(), 20, what="the Generate QR button")
+    driver.find_element(By.ID, "generate").click()
+    gateway.wait_status("qr", timeout=60)
+    assert commands_recorded(gateway) == [("start_session", {"via": "page", "address": "127.0.0.1", "token": None})]
+    assert gateway.post("/force-reset").status_code == 200

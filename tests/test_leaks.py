@@ -7,11 +7,9 @@ import sys
 
 import pytest
 
-from tests.client_kit import wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import SocketEvents
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import TOKEN, assert_no_temp_leftovers, browser_tree, resources
+from tests.helpers import TOKEN, wait_until
+from tests.processes import assert_no_temp_leftovers, browser_tree, resources
 from wa_client.profile_lock import lock_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

@@ -1,4 +1,5 @@
-"""Load and concurrency over the real service (`python app.py`, real Chromium): one browser, always answering."""
+"""Load and concurrency (many threads on the client, many HTTP and Socket.IO clients on the real service):
+never two browsers, always answering."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import pytest
 import requests
 import socketio
 
-from tests.client_kit import decode_qr, wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 from tests.gateway import SocketEvents
-from tests.hardening_kit import *  # noqa: F403 - the private_tmp fixture
-from tests.hardening_kit import TOKEN, BrowserSampler, Latencies, browser_tree
-
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+from tests.helpers import (
+    TOKEN,
+    decode_qr,
+    nothing_left,
+    wait_state,
+    wait_until,
+)
+from tests.processes import BrowserSampler, Latencies, browser_tree
+from wa_client import procs
 
 LOAD_SECONDS = 14.0
 HTTP_CLIENTS = 16
@@ -83,6 +87,7 @@ def _acceptable(path: str, code, body) -> bool:
     return False
 
 
+@pytest.mark.browser
 def test_sixteen_http_and_four_socket_clients_never_make_two_browsers(gateway_factory, simulator, private_tmp):
     gateway = gateway_factory(token=TOKEN, TMPDIR=str(private_tmp))
     sockets = [SocketEvents(gateway.url, TOKEN) for _ in range(SOCKET_CLIENTS)]
@@ -142,6 +147,7 @@ def _poll(gateway, stop: threading.Event, answers: list, latencies: Latencies) -
     http.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
 def test_status_and_qr_png_answer_while_a_start_or_a_reset_runs(gateway_factory, simulator, async_mode):
     gateway = gateway_factory(WA_ASYNC_MODE=async_mode)
@@ -172,3 +178,39 @@ def test_status_and_qr_png_answer_while_a_start_or_a_reset_runs(gateway_factory,
     assert len(during_start) >= 2, "/status did not answer while Chromium was starting"
     # a reset of a QR page is quick; when it lasts long enough for several polls, some must land inside it
     assert during_reset or reset_ended - reset_began < 1.0, "nothing answered while the reset ran"
+
+
+def test_many_threads_never_make_two_browsers(make_client):
+    client = make_client()
+    profile_dir = client.settings.profile_dir
+    stop = threading.Event()
+    most = [0]
+    errors: list[BaseException] = []
+
+    def sample() -> None:
+        while not stop.is_set():
+            most[0] = max(most[0], len(procs.browsers_using(profile_dir)))
+            time.sleep(0.02)
+
+    def hammer(seed: int) -> None:
+        rng = random.Random(seed)
+        while not stop.is_set():
+            try:
+                client.start_session() if rng.random() < 0.6 else client.force_reset()
+            except Exception as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            time.sleep(rng.uniform(0, 0.3))
+
+    threads = [threading.Thread(target=sample)] + [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(8)  # the duration of the storm, not a wait for a condition
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert most[0] <= 1
+    client.force_reset()
+    assert nothing_left(profile_dir)
+    client.start_session()
+    wait_state(client, "qr")

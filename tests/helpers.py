@@ -1,9 +1,13 @@
-"""Helpers for tests that drive the real session client against the simulator."""
+"""Small helpers every kind of test uses: wait for a condition, read a QR as a phone does, drive a client.
+
+Fixtures live in tests/conftest.py; the gateway process in tests/gateway.py; /proc probes in tests/processes.py.
+"""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from collections.abc import Callable
 
@@ -11,6 +15,11 @@ import zxingcpp
 from PIL import Image
 
 from wa_client import procs
+
+TOKEN = "test-token-7d41c2e9"  # the API token of tests that need one and do not care which
+PHONE = "+55 11 99999-0000"  # the clinic phone's number, as a receptionist types it
+PAIRING_CODE = re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$")  # as the page and the API show a pairing code
+STATUS_KEYS = {"state", "reason", "error", "qr_version", "since", "pairing_code"}  # the contract's /status
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.05, what: str = "") -> object:
@@ -85,3 +94,30 @@ def browser_processes_of_this_test() -> set[int]:
 def nothing_left(profile_dir: str) -> bool:
     """True when no browser uses the profile and no browser process descends from this test."""
     return not procs.browsers_using(profile_dir) and not browser_processes_of_this_test()
+
+
+def is_json_error(response) -> bool:
+    """The contract's error shape: JSON with a non-empty "error" string, no HTML (a Flask or a requests answer)."""
+    if hasattr(response, "get_json"):
+        body, mimetype = response.get_json(silent=True), response.mimetype
+    else:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        mimetype = response.headers.get("Content-Type", "").split(";")[0].strip()
+    return (mimetype == "application/json" and isinstance(body, dict)
+            and isinstance(body.get("error"), str) and body["error"] != "")
+
+
+def received(sio_client) -> dict[str, list]:
+    """The events a Flask-SocketIO test client received so far: {name: [first argument, ...]}."""
+    out: dict[str, list] = {}
+    for message in sio_client.get_received():
+        out.setdefault(message["name"], []).append(message["args"][0] if message["args"] else None)
+    return out
+
+
+def sim_events(simulator, name: str) -> list[dict]:
+    """The simulator's recorded events called `name` (scans, links, logouts...)."""
+    return [e for e in simulator.state()["events"] if e["event"] == name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
@@ -75,5 +76,39 @@ class JsonReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Receiver:
+    """A real HTTP server on loopback that records webhook calls and answers scripted codes."""
+
+    def __init__(self, codes: list[int] | None = None, delay_s: float = 0.0) -> None:
+        self.calls: list[dict] = []
+        self.codes = list(codes or [])
+        self.delay_s = delay_s
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay_s)  # a slow receiver, on purpose
+                receiver.calls.append({"body": body, "headers": dict(self.headers)})
+                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def events(self) -> list[dict]:
+        return [json.loads(c["body"]) for c in self.calls]
+
+    def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
-import stat
 import string
-import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -18,15 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import app as app_module
-from tests.client_kit import wait_until
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import REPO_ROOT, SocketEvents, free_port
-from tests.hardening_kit import TOKEN
-from wa_client.profile import PID_FILE
+from tests.gateway import SocketEvents, connect_socket, free_port, run_app
+from tests.helpers import TOKEN, wait_until
 
 CRM_ORIGIN = "http://crm.clinic.example"
 CHANGING_EVENTS = {"start-session", "generate-qr", "force-reset"}
 RESERVED_EVENTS = {"connect", "disconnect", "connect_error"}
+
+
 #: Every event the server handles (Hypothesis also draws strings found in the code, e.g. "pairing-code").
 KNOWN_EVENTS = CHANGING_EVENTS | {"get-status", "pairing-code", "logout", "takeover"}
 
@@ -262,40 +257,6 @@ def test_random_requests_to_the_live_service_never_5xx_and_change_nothing(gatewa
     assert "Traceback" not in gateway.log_text()
 
 
-@pytest.mark.e2e
-def test_the_token_guards_every_endpoint_of_the_live_service(gateway_factory):
-    gateway = gateway_factory(token=TOKEN, LOG_LEVEL="DEBUG")
-    plain = requests.Session()
-    plain.trust_env = False
-    wrong = "wrong-token-3b9f"
-    for method, path in [("GET", "/status"), ("GET", "/qr"), ("GET", "/qr.png"), ("GET", "/history"),
-                         ("POST", "/start-session"), ("POST", "/force-reset"), ("GET", "/no/such/page")]:
-        for headers in ({}, {"Authorization": f"Bearer {wrong}"}, {"X-API-Key": wrong}, {"Authorization": TOKEN}):
-            response = plain.request(method, gateway.url + path, headers=headers, timeout=10)
-            assert response.status_code == 401, (method, path, headers)
-            assert is_json_error(response) and wrong not in response.text and TOKEN not in response.text
-    assert plain.get(gateway.url + "/healthz", timeout=10).json() == {"ok": True}
-    assert gateway.get("/status").status_code == 200
-    assert gateway.get("/status", headers={"Authorization": "", "X-API-Key": TOKEN}).status_code == 200
-
-    for auth in (None, {"token": wrong}, {"token": "\ud800"}, {"token": 12345}, {"token": [TOKEN]}):
-        with pytest.raises(socketio.exceptions.ConnectionError):
-            _connect(gateway, auth)
-    events = SocketEvents(gateway.url, TOKEN)
-    assert events.wait_for("status")["state"] == "idle"
-    events.close()
-    plain.close()
-    log = gateway.log_text()
-    assert TOKEN not in log and wrong not in log
-    assert gateway.status()["state"] == "idle" and not gateway.browser_pids()
-
-
-def _connect(gateway, auth, **options) -> socketio.Client:
-    """A raw python-socketio client with any `auth` and options (headers, transports); raises when refused."""
-    client = socketio.Client(reconnection=False, http_session=_plain_session())
-    client.connect(gateway.url, auth=auth, wait_timeout=10, **options)
-    return client
-
 
 def _plain_session() -> requests.Session:
     session = requests.Session()
@@ -315,8 +276,8 @@ def test_cross_origin_calls_only_from_the_listed_origins(gateway_factory):
         answer = gateway.get("/status", headers={"Origin": stranger})
         assert "Access-Control-Allow-Origin" not in answer.headers, stranger
         with pytest.raises(socketio.exceptions.ConnectionError):
-            _connect(gateway, {"token": TOKEN}, headers={"Origin": stranger}, transports=["polling"])
-    crm = _connect(gateway, {"token": TOKEN}, headers={"Origin": CRM_ORIGIN}, transports=["polling"])
+            connect_socket(gateway, {"token": TOKEN}, headers={"Origin": stranger}, transports=["polling"])
+    crm = connect_socket(gateway, {"token": TOKEN}, headers={"Origin": CRM_ORIGIN}, transports=["polling"])
     crm.disconnect()
     assert gateway.status()["state"] == "idle"
 
@@ -331,7 +292,7 @@ def test_a_dns_rebinding_page_cannot_reach_a_gateway_without_token(gateway_facto
         response = gateway.http.request(method, gateway.url + path, headers={"Host": evil}, timeout=10)
         assert response.status_code == 403 and is_json_error(response), path
     with pytest.raises(socketio.exceptions.ConnectionError):
-        _connect(gateway, None, headers={"Host": evil, "Origin": f"http://{evil}"}, transports=["polling"])
+        connect_socket(gateway, None, headers={"Host": evil, "Origin": f"http://{evil}"}, transports=["polling"])
     assert gateway.get("/status", headers={"Host": f"localhost:{port}"}).status_code == 200
     assert gateway.status()["state"] == "idle" and not gateway.browser_pids()
 
@@ -427,20 +388,6 @@ def test_malformed_and_huge_socket_messages_are_answered_and_change_nothing(gate
     events.close()
 
 
-@pytest.mark.e2e
-@pytest.mark.browser
-def test_the_profile_directory_is_private(gateway_factory, tmp_path):
-    profile_dir = tmp_path / "profile"
-    profile_dir.mkdir(mode=0o755)
-    os.chmod(profile_dir, 0o755)  # as a careless copy would leave it
-    gateway = gateway_factory(profile_dir=profile_dir)
-    assert gateway.post("/start-session").status_code == 202
-    gateway.wait_status("qr", timeout=60)
-    assert stat.S_IMODE(os.stat(profile_dir).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(profile_dir / PID_FILE).st_mode) == 0o600
-    assert gateway.post("/force-reset", timeout=30).json()["state"] == "idle"
-
-
 def _secrets_in(payload: str) -> list[str]:
     """The whole payload, its first field (the ref) and every key-sized field: none may be logged."""
     return [payload] + [field for i, field in enumerate(payload.split(",")) if i == 0 or len(field) >= 16]
@@ -476,13 +423,6 @@ def test_a_whole_session_at_debug_level_logs_no_qr_payload_and_no_token(gateway_
 
 
 # -- listening beyond this machine -----------------------------------------------------------------------
-def run_app(*args: str, **env: str) -> subprocess.CompletedProcess:
-    """`python app.py ARGS` with a clean environment plus `env`."""
-    base = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", **env}
-    return subprocess.run([sys.executable, "app.py", *args], cwd=REPO_ROOT, env=base, capture_output=True,
-                          text=True, timeout=60)
-
-
 @pytest.mark.parametrize("args, env", [
     (["--host", "0.0.0.0"], {}), (["--host", "::"], {}), ([], {"HOST": "0.0.0.0"}),
     (["--host", socket.gethostname()], {}), (["--host", "0.0.0.0"], {"WA_API_TOKEN": ""}),
