@@ -157,6 +157,11 @@ class Browser:
             _set_timeout(driver, COMMAND_TIMEOUT_S if seconds is None else seconds)
 
     # -- watching -----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once quit() was called: by a reset or a shutdown, or at interpreter exit."""
+        return self._closed
+
     def crashed(self) -> str | None:
         """Which recorded process died ('chromedriver' or 'chromium'), or None while both live."""
         process = _process_of(self.service)
