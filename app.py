@@ -38,7 +38,7 @@ from web.logs import attach_session, configure_logging
 
 logger = logging.getLogger("wa_gateway")
 
-#: Each app's own Socket.IO server: `socketio.of(app)`, `socketio.test_client(app)` (web/realtime.py).
+#: Each app has its own Socket.IO server (web/realtime.py); `socketio.test_client(app)` reaches it.
 socketio = realtime.Servers()
 
 

@@ -22,7 +22,7 @@ from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnecti
 from selenium.webdriver.remote.client_config import ClientConfig
 
 from . import procs, profile
-from .chromium import BrowserError, chrome_options, find_chromedriver, find_chromium
+from .chromium import BrowserError, chrome_options, explain_start_failure, find_chromedriver, find_chromium
 from .config import Settings
 
 __all__ = ["Browser", "BrowserCancelled", "BrowserError", "chrome_options", "find_chromedriver", "find_chromium",
@@ -94,7 +94,7 @@ class Browser:
                 raise BrowserCancelled("the start was cancelled by a reset") from exc
             if isinstance(exc, BrowserError):
                 raise
-            raise BrowserError(_explain(exc)) from exc
+            raise BrowserError(explain_start_failure(exc)) from exc
 
     def _start_service(self) -> None:
         path = find_chromedriver(self.settings)
@@ -157,6 +157,11 @@ class Browser:
             _set_timeout(driver, COMMAND_TIMEOUT_S if seconds is None else seconds)
 
     # -- watching -----------------------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        """True once quit() was called: by a reset or a shutdown, or at interpreter exit."""
+        return self._closed
+
     def crashed(self) -> str | None:
         """Which recorded process died ('chromedriver' or 'chromium'), or None while both live."""
         process = _process_of(self.service)
@@ -270,30 +275,6 @@ def _set_timeout(driver: Any, seconds: float) -> None:
     config = getattr(driver.command_executor, "_client_config", None)
     if config is not None:
         config.timeout = seconds
-
-
-def _explain(exc: BaseException) -> str:
-    """A failed start in words a receptionist can act on."""
-    text = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    lowered = text.lower()
-    if "user data directory is already in use" in lowered:
-        return "the WhatsApp profile is in use by another browser; click Force Reset"
-    if "cannot find chrome binary" in lowered or "no chrome binary" in lowered:
-        return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
-    if "new session request timed out" in lowered or "no nodes support" in lowered:  # a Grid's queue
-        return ("the browser could not be started: no Selenium Grid node that matches WA_REMOTE_CAPABILITIES "
-                "had a free slot in time; check the node's stereotype and its sessions, then click Generate QR")
-    if "session not created" in lowered:
-        return f"Chromium could not be started ({text[:160]})"
-    if "timed out" in lowered:
-        return ("the browser could not be started: it did not answer in time (the computer may be overloaded); "
-                "click Generate QR to try again")
-    if "connection refused" in lowered or "max retries exceeded" in lowered or "failed to establish" in lowered:
-        return ("the browser could not be started: its driver (chromedriver, or the Selenium server of "
-                "WA_REMOTE_URL) cannot be reached; check that it runs, then click Generate QR")
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"the browser could not be started: {exc.strerror.lower()} ({exc.filename or 'a file'})"
-    return f"the browser could not be started ({text[:160]})"
 
 
 def _without_credentials(url: str) -> str:

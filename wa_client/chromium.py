@@ -1,4 +1,5 @@
-"""Which Chromium and chromedriver to start, and with which flags (a desktop User-Agent, offline-friendly)."""
+"""Which Chromium and chromedriver to start, with which flags (a desktop User-Agent, offline-friendly), and what
+a failed start means in words."""
 
 from __future__ import annotations
 
@@ -79,3 +80,27 @@ def chrome_options(settings: Settings, profile_dir: str, binary: str | None) -> 
         opts.add_argument("--no-sandbox")
     opts.add_experimental_option("excludeSwitches", ["enable-automation"])
     return opts
+
+
+def explain_start_failure(exc: BaseException) -> str:
+    """A failed start in words a receptionist can act on."""
+    text = str(getattr(exc, "msg", None) or exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    lowered = text.lower()
+    if "user data directory is already in use" in lowered:
+        return "the WhatsApp profile is in use by another browser; click Force Reset"
+    if "cannot find chrome binary" in lowered or "no chrome binary" in lowered:
+        return "Chromium was not found: install Debian's chromium or set CHROME_BINARY"
+    if "new session request timed out" in lowered or "no nodes support" in lowered:  # a Grid's queue
+        return ("the browser could not be started: no Selenium Grid node that matches WA_REMOTE_CAPABILITIES "
+                "had a free slot in time; check the node's stereotype and its sessions, then click Generate QR")
+    if "session not created" in lowered:
+        return f"Chromium could not be started ({text[:160]})"
+    if "timed out" in lowered:
+        return ("the browser could not be started: it did not answer in time (the computer may be overloaded); "
+                "click Generate QR to try again")
+    if "connection refused" in lowered or "max retries exceeded" in lowered or "failed to establish" in lowered:
+        return ("the browser could not be started: its driver (chromedriver, or the Selenium server of "
+                "WA_REMOTE_URL) cannot be reached; check that it runs, then click Generate QR")
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"the browser could not be started: {exc.strerror.lower()} ({exc.filename or 'a file'})"
+    return f"the browser could not be started ({text[:160]})"

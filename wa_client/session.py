@@ -70,6 +70,8 @@ class SessionWorker:
 
     def step(self) -> bool:
         """One poll: check the processes, observe, decide, act; False when the session has ended."""
+        if self.browser.closed:  # quit on purpose (e.g. at interpreter exit): no crash to report
+            return False
         crashed = self.browser.crashed()
         if crashed:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
@@ -201,7 +203,7 @@ class SessionWorker:
         return self._end(Decision(State.FAILED, Reason.BROWSER_CRASHED, error, end=True))
 
     def _probe_failed(self, exc: Exception) -> bool:
-        if not self.client.is_current(self.generation):
+        if not self.client.is_current(self.generation) or self.browser.closed:
             return False
         crashed = self.browser.crashed()
         if crashed:

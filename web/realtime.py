@@ -57,11 +57,7 @@ def get_socketio(app: Flask | None = None) -> SocketIO:
 
 
 class Servers:
-    """Each app's own Socket.IO server, reached through the app (what `app.socketio` is)."""
-
-    def of(self, app: Flask) -> SocketIO:
-        """The Socket.IO server of `app`."""
-        return get_socketio(app)
+    """Each app's own Socket.IO server, reached through the app (what `app.socketio` is, for the tests)."""
 
     def test_client(self, app: Flask, **kwargs: Any) -> SocketIOTestClient:
         """Flask-SocketIO's test client, connected to `app`'s own server."""

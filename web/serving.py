@@ -99,7 +99,6 @@ class ConnectionBoard:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.shed_total = 0
         self._lock = threading.Lock()
         self._open = 0
         self._waiting: dict[object, Any] = {}  # connection -> its socket, longest waiting first
@@ -140,7 +139,6 @@ class ConnectionBoard:
             conn, sock = next(iter(self._waiting.items()))
             del self._waiting[conn]
             self._shed.add(conn)
-            self.shed_total += 1
         try:
             sock.shutdown(socket.SHUT_RDWR)  # its reader sees the end of the stream and lets go
         except OSError:
