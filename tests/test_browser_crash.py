@@ -100,6 +100,8 @@ def test_browser_left_by_a_gateway_killed_hard_is_reaped_at_the_next_start(make_
         assert len(procs.browsers_using(profile_dir)) == 1
     finally:
         dying.kill()
+        dying.wait(10)
+        dying.stdout.close()
 
 
 def _nothing_left(gateway: Gateway, tree: dict[int, int]) -> bool:

@@ -192,6 +192,7 @@ def test_the_session_client_refuses_a_profile_that_another_process_holds(tmp_pat
     finally:
         holder.kill()
         holder.wait(10)
+        holder.stdout.close()
 
 
 @pytest.mark.e2e
@@ -212,6 +213,7 @@ def test_the_profile_lock_is_one_per_process_and_names_its_owner(tmp_path):
     finally:
         holder.kill()
         holder.wait(10)
+        holder.stdout.close()
     first.acquire()
     assert first.owner_pid() == os.getpid()
     first.release()
