@@ -44,6 +44,7 @@ from web import (
     integrators,
     lifecycle,
     listen,
+    messages,
     metrics,
     openapi,
     serving,
@@ -85,6 +86,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = client
     _add_routes(app)
     integrators.add_routes(app)
+    messages.init_app(app)
     me_routes.add_routes(app)
     openapi.add_routes(app)
     metrics.init_app(app, client)

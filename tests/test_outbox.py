@@ -408,3 +408,22 @@ def test_contacts_are_remembered_for_the_ttl(session):
     now[0] = 61
     book.on_whatsapp("5511999990000")
     assert session.exists_calls == 3
+
+
+def test_a_listener_that_emits_does_not_deadlock_and_keeps_the_order():
+    from wa_client.events import EventBus
+
+    bus, seen = EventBus(), []
+
+    def outbox_like(event, payload):
+        seen.append(("first", event))
+        if event == "status":
+            bus.queue("message.status", {})
+            bus.flush()  # as client.emit does
+
+    bus.subscribe(outbox_like)
+    bus.subscribe(lambda event, payload: seen.append(("second", event)))
+    bus.queue("status", {})
+    bus.flush()
+    assert seen == [("first", "status"), ("second", "status"), ("first", "message.status"),
+                    ("second", "message.status")]

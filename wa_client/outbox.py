@@ -100,6 +100,8 @@ class Outbox:
         self._reset_at = 0.0
         self._woken = False
         self._stopped = False
+        self._running = False
+        client.subscribe(self._on_session_event)  # a reset or a connect opens the outbox when it matters
 
     # -- life -----------------------------------------------------------------------------------
     def open(self) -> Outbox:
@@ -111,16 +113,17 @@ class Outbox:
         for row in self.store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock()):
             logger.warning("message %s was being sent when the gateway stopped: failed (not sent again)", row["id"])
             self._emit_status(row)
-        self.client.subscribe(self._on_session_event)
         if hasattr(self.client, "set_chat_listener"):
             self.client.set_chat_listener(self.on_chat)
         self._update_watch()
         return self
 
     def start(self) -> Outbox:
-        """Open, then run the sender as a background task of the client (eventlet-safe)."""
+        """Open, then run the sender as a background task of the client (eventlet-safe); once."""
         self.open()
-        self.client.spawn(self.run)
+        if not self._running:
+            self._running = True
+            self.client.spawn(self.run)
         return self
 
     def stop(self) -> None:
@@ -308,9 +311,10 @@ class Outbox:
             return
         if payload.get("state") == State.IDLE.value and payload.get("reason") == Reason.FORCE_RESET.value:
             self._reset_at = self.clock()
-            for row in self.store.fail_all("queued", "not_connected", RESET, self._reset_at):
+            for row in self.open().store.fail_all("queued", "not_connected", RESET, self._reset_at):
                 self._emit_status(row)
         elif payload.get("state") == State.CONNECTED.value:
+            self.start()
             self._update_watch()
             self.wake()
 
