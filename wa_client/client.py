@@ -11,13 +11,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from . import account as accounts
 from . import profile, remote, selectors
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
+from .chat import ChatListener, Sent
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
 from .decide import Decision
@@ -286,6 +287,26 @@ class WhatsAppClient:
         with self._lock:
             self._record_command("takeover", by)
         return self._command("takeover", {State.CONFLICT}, "takeover needs the 'open elsewhere' conflict", timeout)
+
+    # -- messaging (the logic and the page scripts live in chat.py) ----------------------------------
+    def send_message(self, phone_digits: str, text: str, timeout: float = 30.0, by: dict | None = None) -> Sent:
+        """Send `text` to the number (digits, country code first); Sent once WhatsApp added it to the chat.
+
+        Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable.
+        """
+        raise NotImplementedError
+
+    def contact_exists(self, phone_digits: str, timeout: float = 20.0) -> bool:
+        """Whether the number has WhatsApp (asked through WhatsApp's modules); SendError when it cannot say."""
+        raise NotImplementedError
+
+    def watch_messages(self, wa_ids: Iterable[str]) -> None:
+        """The message ids whose ack every poll re-reads (replaces the previous set)."""
+        raise NotImplementedError
+
+    def set_chat_listener(self, listener: ChatListener | None) -> None:
+        """Call `listener(acks, incoming, restricted)` after a poll that saw something new (worker thread)."""
+        raise NotImplementedError
 
     def screenshot(self) -> bytes | None:
         """What the gateway's browser shows now; without a browser, the last one kept; None when neither."""
