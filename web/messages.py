@@ -7,6 +7,7 @@ import logging
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
 from wa_client import State
+from wa_client.chat import MAX_TEXT
 from wa_client.commands import normalize_phone
 from wa_client.outbox import ContactBook, IdempotencyConflict, Outbox
 
@@ -16,8 +17,8 @@ logger = logging.getLogger(__name__)
 
 OUTBOX = "wa_outbox"
 CONTACTS = "wa_contacts"
-#: Reminders are short; WhatsApp allows 65536 characters, the body limit (16 KiB) allows about 4000 anyway.
-MAX_TEXT_CHARS = 4096
+#: Reminders are short; WhatsApp allows 65536 characters, the body limit (16 KiB) about 4000 anyway.
+MAX_TEXT_CHARS = MAX_TEXT
 MAX_KEY_CHARS = 200
 FIELDS = frozenset({"phone", "text", "wait"})
 LIST_LIMIT = 500
