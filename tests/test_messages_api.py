@@ -81,7 +81,7 @@ def test_the_same_idempotency_key_gives_the_same_message_and_another_body_is_ref
     assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
     other = gateway.post("/messages", json={**body, "text": "Outra coisa"},
                          headers={"Idempotency-Key": "crm-appointment-17"})
-    assert other.status_code == 422 and "different message" in other.json()["error"]
+    assert other.status_code == 409 and "different message" in other.json()["error"]
     assert len(queued_out(gateway)) == 1
 
 
@@ -133,7 +133,7 @@ def test_a_reset_fails_waiting_messages_in_words_on_http_socketio_and_webhooks(g
 def test_sending_can_be_resumed_and_the_outbox_says_whether_it_is_paused(gateway):
     summary = gateway.get("/outbox").json()
     assert summary["paused"] is False and summary["counts"] == {}
-    assert gateway.post("/messages/resume").json()["paused"] is False
+    assert gateway.post("/outbox/resume").json()["paused"] is False
 
 
 @pytest.mark.parametrize("path", ["/messages", "/outbox", "/messages/x", "/contacts/5511999990000"])

@@ -248,7 +248,7 @@ def test_the_restriction_notice_pauses_sending_until_resumed(gateway_factory, si
         assert gateway.get("/outbox").json()["paused"] is True
         assert gateway.stays(lambda s: gateway.get(f"/messages/{waiting}").json()["status"] == "queued", 1.5)
         simulator.configure(restricted=False)
-        assert gateway.post("/messages/resume").json()["paused"] is False
+        assert gateway.post("/outbox/resume").json()["paused"] is False
         wait_message(gateway, waiting, ("sent", "delivered", "read"))
     finally:
         listener.close()

@@ -131,7 +131,7 @@ class Settings:
     send_pause_after_failures: int = field(
         default=3,
         metadata=_meta("WA_SEND_PAUSE_AFTER_FAILURES", "pause sending (and tell a person) after this many failed "
-                       "sends in a row; POST /messages/resume resumes (0: never pause on failures)"),
+                       "sends in a row; POST /outbox/resume resumes (0: never pause on failures)"),
     )
     contact_cache_s: float = field(
         default=86400.0, metadata=_meta("WA_CONTACT_CACHE_S", "how long GET /contacts/{phone} remembers an answer")

@@ -43,9 +43,9 @@ UNCONFIRMED_RESTART = ("the gateway stopped while this message was being sent; i
 UNCONFIRMED = ("WhatsApp did not confirm the send ({what}); it was not sent again, because it may have gone out: "
                "look at the chat on the clinic phone before sending it again")
 PAUSED_FAILURES = ("{n} sends in a row failed, so sending is paused to protect the clinic's number; check WhatsApp "
-                   "on the clinic phone, then resume with POST /messages/resume")
+                   "on the clinic phone, then resume with POST /outbox/resume")
 PAUSED_RESTRICTED = ("WhatsApp shows the notice that the account may be restricted, so sending is paused; wait, "
-                     "answer the patients' messages, then resume with POST /messages/resume")
+                     "answer the patients' messages, then resume with POST /outbox/resume")
 
 
 def parse_gap(raw: str) -> tuple[float, float]:

@@ -26,7 +26,7 @@ after connecting), `qr` (`{"version", "qr", "png": "/qr.png?v=N"}` for every new
 `ready` (`{"account"}`: the linked account as in `/me`, or null), `disconnected` (`{"reason"}`),
 `message.status` (a message as in `GET /messages/{id}`, on every change of its status),
 `message.received` (a patient's message as in `GET /messages?direction=in`), `outbox.paused`
-(`{"reason", "error", "paused_at"}`: sending stopped until `POST /messages/resume`).
+(`{"reason", "error", "paused_at"}`: sending stopped until `POST /outbox/resume`).
 
 **From a client:** `start-session` (alias `generate-qr`), `force-reset`, `get-status`, `pairing-code`
 (`{"phone"}`), `logout`, `takeover`. Answers to the sender only: `force-reset-success` (`{"message"}`) /
@@ -274,8 +274,8 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
         "responses": {"202": _json(_ref("Message"), "queued"),
                       "200": _json(_ref("Message"), "this Idempotency-Key made this message already"),
                       "400": _error("a bad phone, an empty or too long text, an unknown field: nothing stored"),
-                      "409": _error('"wait": false and WhatsApp is not connected (or sending is paused)'),
-                      "422": _error("this Idempotency-Key was used for another phone or text")}}),
+                      "409": _error('"wait": false and WhatsApp is not connected (or sending is paused); or this '
+                                    "Idempotency-Key was used for another phone or text")}}),
     ("get", "/messages", False, {
         "summary": "Messages received from patients (or queued), after a cursor", "tags": ["messages"],
         "description": "Everything received is kept, so a CRM whose webhook was down reads what it missed: "
@@ -294,7 +294,7 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
         "tags": ["messages"],
         "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json(_ref("Message"), "the message"), "404": _error("no message has this id")}}),
-    ("post", "/messages/resume", False, {
+    ("post", "/outbox/resume", False, {
         "summary": "Resume sending after a pause (failures in a row, or WhatsApp's restriction notice)",
         "tags": ["messages"], "requestBody": EMPTY_BODY,
         "responses": {"200": _json(_ref("Outbox"), "sending resumed")}}),

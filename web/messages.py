@@ -20,6 +20,8 @@ CONTACTS = "wa_contacts"
 #: Reminders are short; WhatsApp allows 65536 characters, the body limit (16 KiB) about 4000 anyway.
 MAX_TEXT_CHARS = MAX_TEXT
 MAX_KEY_CHARS = 200
+#: Whitespace as JSON Schema's (ECMAScript's) `\s` knows it: a text of only these is empty.
+BLANKS = " \t\n\v\f\r\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))
 FIELDS = frozenset({"phone", "text", "wait"})
 LIST_LIMIT = 500
 HOW = 'send {"phone": "+55 11 99999 0000", "text": "..."} (and optionally "wait": false)'
@@ -66,7 +68,7 @@ def _body() -> dict:
 
 def _text(body: dict) -> str:
     text = body.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip(BLANKS):
         abort(400, f'"text" must be a non-empty string; {HOW}')
     if len(text) > MAX_TEXT_CHARS:
         abort(400, f'"text" has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted')
@@ -109,7 +111,7 @@ def send_message() -> tuple[Response, int]:
     try:
         view, created = outbox.submit(phone, text, key)
     except IdempotencyConflict:
-        return jsonify(error=KEY_REUSED), 422
+        return jsonify(error=KEY_REUSED), 409
     response = jsonify(view)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -149,7 +151,7 @@ def outbox_summary() -> Response:
     return jsonify(get_outbox().summary())
 
 
-@messages.post("/messages/resume")
+@messages.post("/outbox/resume")
 def resume() -> Response:
     """Resume sending after a pause (after a person has looked at the clinic phone)."""
     return jsonify(get_outbox().resume())
