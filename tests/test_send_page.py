@@ -131,6 +131,8 @@ def test_without_modules_the_page_route_sends_and_the_session_stays_connected(co
     assert [(m["id"], m["text"], m["via"]) for m in simulator.sent_messages()] == [
         (sent.wa_id, "See you at 10:30 & bring your card", "page")]
     assert client.status()["state"] == "connected" and client.history()[history:] == []
+    client.watch_messages([sent.wa_id])  # without modules, the acks come from the ticks in the open chat
+    wait_until(lambda: 3 in client.heard.acks_of(sent.wa_id), 10, what="the read ticks")
 
 
 def test_without_modules_an_invalid_number_fails_and_a_look_up_is_unavailable(connected, simulator):

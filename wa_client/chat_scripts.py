@@ -64,10 +64,23 @@ CHAT_PROBE_JS = r"""
     out.known.push(token);
     if (G.jobs[token].done) { out.jobs[token] = G.jobs[token].result; delete G.jobs[token]; }
   }
-  if (typeof window.require !== 'function') return out;
+  const fromTicks = () => {  // no modules: the tick icon's label in the open chat (" Sent ", " Read "...)
+    const labels = S.OUTGOING_ACK_LABELS || [];
+    for (const id of (P.watch || [])) {
+      let row = null;
+      try { row = document.querySelector('[data-id="' + CSS.escape(id) + '"]'); } catch (e) { row = null; }
+      if (!row) continue;
+      const seen = Array.from(row.querySelectorAll('[aria-label]'))
+        .map((el) => el.getAttribute('aria-label').trim().toLowerCase());
+      const at = labels.findIndex((label) => seen.includes(label));
+      if (at >= 0) out.acks.push([id, at - 1]);
+    }
+    return out;
+  };
+  if (typeof window.require !== 'function') return fromTicks();
   let Msg = null;
-  try { Msg = window.require(S.COLLECTIONS_MODULE).Msg; } catch (e) { return out; }
-  if (!Msg || typeof Msg.on !== 'function') return out;
+  try { Msg = window.require(S.COLLECTIONS_MODULE).Msg; } catch (e) { return fromTicks(); }
+  if (!Msg || typeof Msg.on !== 'function') return fromTicks();
   out.modules = true;
   const ser = (w) => (!w ? '' : typeof w === 'string' ? w : String(w._serialized || w));
   const patient = (m) => { const from = ser(m.from); return !from.endsWith('@g.us') && !from.includes('broadcast'); };

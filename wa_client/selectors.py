@@ -86,6 +86,8 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "SEND_ROUTE": "send?phone={phone}&text={text}",
     "SEND_BUTTON": "button[aria-label='Send'], [role='button'][aria-label='Send']",
     "OUTGOING_MESSAGE": "[data-id^='true_']",
+    # the tick icon's label in a sent message's row, for ack -1, 0, 1, 2, 3 (in this order)
+    "OUTGOING_ACK_LABELS": ["error", "pending", "sent", "delivered", "read"],
     "INVALID_NUMBER_TEXTS": ["phone number shared via url is invalid"],
     # WhatsApp warns before it restricts an account that messages like a bulk tool
     "RESTRICTED_TEXTS": ["account may be restricted", "your account is restricted"],
