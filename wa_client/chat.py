@@ -239,7 +239,8 @@ class ChatWorker:
                 job.command.future.set_exception(SendError("unavailable", (
                     "the page reloaded before WhatsApp confirmed it" if lost else
                     f"WhatsApp did not confirm it within {job.command.timeout_s:g} s") + "; it may still go out"))
-        self.hub.note(raw)
+        if raw:  # (an empty part: the probe's messaging part failed this once; it says nothing)
+            self.hub.note(raw)
 
     def fail(self, command: Command, words: str) -> None:
         """A command that never started: the session ended first."""
