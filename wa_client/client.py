@@ -18,7 +18,7 @@ from typing import Any
 from . import account as accounts
 from . import profile, remote, selectors
 from .browser import Browser, BrowserCancelled, BrowserError, profile_path
-from .chat import ChatListener, Sent
+from .chat import MAX_TEXT, ChatHub, ChatListener, SendError, Sent, submit_chat_command
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
 from .decide import Decision
@@ -105,6 +105,7 @@ class WhatsAppClient:
                          "browser_starts": 0, "seen_dom": 0, "seen_modules": 0, "channel_disagreements": 0,
                          "illegal_transitions": 0}
         self._unattended = False  # started by autostart or recovery: a QR page ends it (not_linked)
+        self.chat = ChatHub()  # messaging: watched ids, the listener (chat.py)
         self.recovery = Recovery(self)
         self.subscribe(self.recovery)
         self.notifier: Notifier | None = None
@@ -294,19 +295,30 @@ class WhatsAppClient:
 
         Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable.
         """
-        raise NotImplementedError
+        with self._lock:
+            self._record_command("send_message", by)
+        digits = normalize_phone(phone_digits)
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise ValueError(f"text must be 1 to {MAX_TEXT} characters")
+        return submit_chat_command(self._chat_worker(), "send_message", timeout, digits=digits, text=text)
 
     def contact_exists(self, phone_digits: str, timeout: float = 20.0) -> bool:
         """Whether the number has WhatsApp (asked through WhatsApp's modules); SendError when it cannot say."""
-        raise NotImplementedError
+        return submit_chat_command(self._chat_worker(), "contact_exists", timeout, digits=normalize_phone(phone_digits))
 
     def watch_messages(self, wa_ids: Iterable[str]) -> None:
         """The message ids whose ack every poll re-reads (replaces the previous set)."""
-        raise NotImplementedError
+        self.chat.watch(wa_ids)
 
     def set_chat_listener(self, listener: ChatListener | None) -> None:
         """Call `listener(acks, incoming, restricted)` after a poll that saw something new (worker thread)."""
-        raise NotImplementedError
+        self.chat.set_listener(listener)
+
+    def _chat_worker(self) -> SessionWorker:
+        with self._lock:
+            if self._state is not State.CONNECTED or self._worker is None:
+                raise SendError("not_connected", f"WhatsApp is not connected (the session is {self._state})")
+            return self._worker
 
     def screenshot(self) -> bytes | None:
         """What the gateway's browser shows now; without a browser, the last one kept; None when neither."""

@@ -16,6 +16,8 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .browser import PROBE_TIMEOUT_S, is_fatal
+from .chat import COMMANDS as CHAT_COMMANDS
+from .chat import ChatWorker
 from .commands import ActionError, Command, PageActions
 from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
@@ -47,6 +49,7 @@ class SessionWorker:
         self.settings = client.settings
         self.args = probe_args(client.signs)
         self.actions = PageActions(browser.driver, client.signs, client.sleep)
+        self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
         self._queue: deque[Command] = deque()
         self._pending: list[Command] = []
         self._guard = threading.Lock()
@@ -80,7 +83,8 @@ class SessionWorker:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
         try:
             self.browser.set_command_timeout(PROBE_TIMEOUT_S)
-            obs = Observation.from_probe(self.browser.driver.execute_script(PROBE_SCRIPT, self.args))
+            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
+            obs = Observation.from_probe(raw)
         except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
             return self._probe_failed(exc)
         finally:
@@ -98,6 +102,7 @@ class SessionWorker:
             return False
         self._run_effects(decision.effects, sight)
         self._confirm(sight)
+        self.chat.take(raw.get("chat") if isinstance(raw, dict) else None)
         self._run_commands()
         return True
 
@@ -135,6 +140,9 @@ class SessionWorker:
     def _start(self, command: Command) -> bool:
         """Carry out the page part of `command`; True when it is answered already."""
         state = self.client.state
+        if command.kind in CHAT_COMMANDS:  # answered by a later poll (chat.ChatWorker)
+            self.chat.start(command, state is State.CONNECTED)
+            return True
         if command.kind == "screenshot":
             command.future.set_result(self.actions.screenshot())
             return True
@@ -193,11 +201,14 @@ class SessionWorker:
             left = list(self._queue) + self._pending
             self._queue.clear()
             self._pending.clear()
+        self.chat.close(self._ended_words())
         for command in left:
             if command.future.done():
                 continue
             if command.kind == "logout" and self.ended is not None and self.ended.state is State.DISCONNECTED:
                 command.future.set_result(self.client.status())
+            elif command.kind in CHAT_COMMANDS:
+                self.chat.fail(command, self._ended_words())
             else:
                 command.future.set_exception(StateError(self._ended_words()))
 

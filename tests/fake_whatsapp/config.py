@@ -44,6 +44,7 @@ class SimConfig:
     read_ack_event: bool = True  # False: the read ack changes without a change:ack event
     send_fails: bool = False  # the server rejects sends (ack -1)
     restricted: bool = False  # "Your account may be restricted soon…", and sends are rejected
+    exists_delay_s: float = 0.0  # how long WhatsApp's server takes to answer queryWidExists
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""

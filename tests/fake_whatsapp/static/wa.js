@@ -147,6 +147,7 @@
   // ---- messaging: the server answers for WhatsApp's (queryWidExists, the send itself) ----
 
   async function queryExists(digits) {
+    if (config.exists_delay_s) await sleep(config.exists_delay_s * 1000);
     var answer = await api("/_wa/exists", {connection: conn, phone: digits});
     if (answer.status !== 200) throw new Error("queryWidExists failed (" + answer.status + ")");
     return answer.data.wid;
