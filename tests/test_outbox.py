@@ -323,9 +323,21 @@ def test_a_success_between_failures_starts_the_count_again(make_outbox, session)
         outbox.submit("5511999990000", f"m{n}")
     session.failures = [SendError("rejected")]
     outbox.step(), outbox.step()
+    outbox.on_chat((Ack("wa1", 1),), (), False)  # the server took it
     session.failures = [SendError("rejected")]
     outbox.step(), outbox.step()
     assert not outbox.paused and len(session.sends) == 2
+
+
+def test_a_send_that_the_server_refuses_later_is_a_failure_in_the_row(make_outbox, session):
+    outbox = make_outbox(send_pause_after_failures=2)
+    for n in range(3):
+        outbox.submit("5511999990000", f"m{n}")
+    outbox.step()
+    outbox.on_chat((Ack("wa1", -1),), (), False)
+    outbox.step()  # added to the chat: not yet a success
+    outbox.on_chat((Ack("wa2", -1),), (), False)
+    assert outbox.paused and len(session.sends) == 2
 
 
 def test_the_restriction_notice_pauses_at_once(make_outbox, session):
@@ -427,3 +439,20 @@ def test_a_listener_that_emits_does_not_deadlock_and_keeps_the_order():
     bus.flush()
     assert seen == [("first", "status"), ("second", "status"), ("first", "message.status"),
                     ("second", "message.status")]
+
+
+def test_an_ack_that_comes_before_the_send_returns_is_not_lost(make_outbox, session):
+    outbox = make_outbox()
+    view, _ = outbox.submit("5511999990000", "hi")
+    real_send = session.send_message
+
+    def send_and_ack_at_once(phone, text):
+        sent = real_send(phone, text)
+        outbox.on_chat((Ack(sent.wa_id, -1),), (), False)  # the worker's next poll, before send() stores the id
+        return sent
+
+    session.send_message = send_and_ack_at_once
+    outbox.step()
+    record = outbox.message(view["id"])
+    assert (record["status"], record["reason"]) == ("failed", "rejected")
+    assert statuses(session)[-2:] == [(view["id"], "sent"), (view["id"], "failed")]

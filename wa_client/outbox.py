@@ -16,8 +16,10 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,8 @@ class Outbox:
         self._woken = False
         self._stopped = False
         self._running = False
+        self._acks_lock = threading.Lock()
+        self._early_acks: dict[str, int] = {}  # acks that came before send() had stored the WhatsApp id
         client.subscribe(self._on_session_event)  # a reset or a connect opens the outbox when it matters
 
     # -- life -----------------------------------------------------------------------------------
@@ -238,11 +242,14 @@ class Outbox:
         except Exception as exc:  # noqa: BLE001 - every failure is recorded in words
             self._after_failure(row["id"], started, exc)
         else:
-            self._gap_s = self.draw_gap()
-            self._failures = 0
-            updated = store.mark_sent(row["id"], sent.wa_id, sent.to_jid, sent.via, self.clock())
+            self._gap_s = self.draw_gap()  # (a success is WhatsApp's ack, not this: the server may still refuse)
+            with self._acks_lock:
+                updated = store.mark_sent(row["id"], sent.wa_id, sent.to_jid, sent.via, self.clock())
+                early = self._early_acks.pop(sent.wa_id, None)
             logger.info("message %s sent via %s", row["id"], sent.via)
             self._emit_status(updated)
+            if early is not None:
+                self._apply_acks([_Ack(sent.wa_id, early)], self.clock())
             self._update_watch()
 
     def _after_failure(self, message_id: str, started: float, exc: Exception) -> None:
@@ -255,6 +262,8 @@ class Outbox:
             return
         if reason == "not_connected":
             reason, words = "not_connected", RESET
+        elif reason is None and isinstance(exc, ValueError):  # refused before anything was sent
+            reason, words = "rejected", f"the gateway refused to send it: {exc}"
         elif reason is None:
             reason, words = "unconfirmed", UNCONFIRMED.format(what=str(exc) or type(exc).__name__)
         else:
@@ -286,14 +295,7 @@ class Outbox:
         """The chat listener (on the session worker's thread): store, emit, never block."""
         store = self.open().store
         now = self.clock()
-        changed = False
-        for ack in acks:
-            row = store.apply_ack(ack.wa_id, ack.ack, now)
-            if row is not None:
-                changed = True
-                self._emit_status(row)
-                if row["status"] == "failed":
-                    self._count_failure()
+        changed = self._apply_acks(acks, now)
         for message in incoming:
             row = store.add_incoming(message.wa_id, message.from_phone, message.from_jid, message.text,
                                      message.time, message.kind, now)
@@ -305,6 +307,25 @@ class Outbox:
         self._restricted = restricted
         if changed:
             self._update_watch()
+
+    def _apply_acks(self, acks: Iterable[Any], now: float) -> bool:
+        """Move messages by their acks (an ack for an id not stored yet waits for send() to store it)."""
+        changed = False
+        for ack in acks:
+            if ack.ack >= 1:
+                self._failures = 0  # the server took a message: the failures are no longer in a row
+            with self._acks_lock:
+                row = self.store.apply_ack(ack.wa_id, ack.ack, now)
+                if row is None and not self.store.knows(ack.wa_id):
+                    if len(self._early_acks) > 1000:
+                        self._early_acks.clear()
+                    self._early_acks[ack.wa_id] = ack.ack
+            if row is not None:
+                changed = True
+                self._emit_status(row)
+                if row["status"] == "failed":
+                    self._count_failure()
+        return changed
 
     def _on_session_event(self, event: str, payload: dict) -> None:
         """A reset fails what waits (a new link may be another account); connecting wakes the sender."""
@@ -326,6 +347,12 @@ class Outbox:
         if self.store is not None:
             with _until_implemented():
                 self.client.watch_messages(self.store.watched(self.clock() - WATCH_DAYS * DAY_S))
+
+
+@dataclass(frozen=True)
+class _Ack:
+    wa_id: str
+    ack: int
 
 
 class ContactBook:

@@ -175,6 +175,11 @@ class OutboxStore:
                            {"status": status, "now": now, "id": row["id"]})
             return dict(db.execute("SELECT * FROM outgoing WHERE id = ?", (row["id"],)).fetchone())
 
+    def knows(self, wa_id: str) -> bool:
+        """True when a message of ours has this WhatsApp id."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM outgoing WHERE wa_id = ?", (wa_id,)).fetchone() is not None
+
     def attempts_since(self, since: float) -> list[float]:
         """When each send started at or after `since`, oldest first (the caps count these)."""
         with self._lock:

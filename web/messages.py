@@ -68,7 +68,7 @@ def _body() -> dict:
 
 def _text(body: dict) -> str:
     text = body.get("text")
-    if not isinstance(text, str) or not text.strip(BLANKS):
+    if not isinstance(text, str) or not text.strip(BLANKS) or not text.strip():
         abort(400, f'"text" must be a non-empty string; {HOW}')
     if len(text) > MAX_TEXT_CHARS:
         abort(400, f'"text" has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted')
