@@ -266,3 +266,23 @@ def test_failures_in_a_row_pause_sending(gateway_factory, simulator):
     waiting = send(gateway, "after the pause")["id"]
     assert gateway.stays(lambda s: gateway.get(f"/messages/{waiting}").json()["status"] == "queued", 1.5)
     assert "after the pause" not in [m["text"] for m in simulator.messages().get("rejected", [])]
+
+
+def test_without_whatsapps_modules_a_reminder_goes_out_through_the_page(gateway_factory, simulator):
+    simulator.configure(modules=False)
+    gateway = gateway_factory(**NO_SAFEGUARDS)
+    link(gateway, simulator)
+    record = wait_message(gateway, send(gateway, "Lembrete pela página")["id"], ("sent", "delivered", "read"))
+    assert record["sent_at"]
+    assert [(m["text"], m["via"]) for m in simulator.sent_messages()] == [("Lembrete pela página", "page")]
+    lookup = gateway.get("/contacts/5511999990000")
+    assert lookup.status_code == 503 and lookup.json()["error"]
+    assert gateway.status()["state"] == "connected"  # the page route navigated; the session stayed
+
+
+def test_a_number_known_only_by_its_lid_gets_its_message(gateway_factory, simulator):
+    simulator.configure(lid_numbers=[PATIENT_DIGITS])
+    gateway = gateway_factory(**NO_SAFEGUARDS)
+    link(gateway, simulator)
+    wait_message(gateway, send(gateway, "Olá")["id"], ("read",))
+    assert [m["jid"].endswith("@lid") for m in simulator.sent_messages()] == [True]

@@ -456,3 +456,12 @@ def test_an_ack_that_comes_before_the_send_returns_is_not_lost(make_outbox, sess
     record = outbox.message(view["id"])
     assert (record["status"], record["reason"]) == ("failed", "rejected")
     assert statuses(session)[-2:] == [(view["id"], "sent"), (view["id"], "failed")]
+
+
+def test_the_pause_notice_for_a_person_is_fixed_words():
+    from wa_client import notify
+    from wa_client.outbox import PAUSED_FAILURES
+
+    title, body = notify.words("sending_paused", {"error": PAUSED_FAILURES.format(n=3)})
+    assert "sending paused" in title and "resume" in body
+    assert not any(ch.isdigit() for ch in body.replace("3 sends", ""))  # no phone number can be in it
