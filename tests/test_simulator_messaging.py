@@ -195,3 +195,11 @@ def test_the_phone_endpoints_check_their_input(simulator):
     assert simulator.configure(not_on_whatsapp=["123456789"], ack_read_after_s=None)["ack_read_after_s"] is None
     with pytest.raises(requests.HTTPError):
         simulator.configure(lid_numbers=["+55 11"])
+
+
+def test_list_and_null_knobs_pass_on_the_command_line():
+    knobs = {"not_on_whatsapp": ["111111111", "222222222"], "lid_numbers": [], "ack_read_after_s": None,
+             "ack_delivered_after_s": 0.2, "read_ack_event": False}
+    with Simulator.start(fast=True, **knobs) as sim:
+        config = sim.state()["config"]
+    assert {name: config[name] for name in knobs} == knobs

@@ -295,8 +295,8 @@ class WhatsAppClient:
 
         Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable.
         """
-        with self._lock:
-            self._record_command("send_message", by)
+        # (not in /history's commands: a day of reminders would push out who linked or logged out)
+        logger.debug("send_message by %s", " ".join(f"{k}={v}" for k, v in (by or {"via": "internal"}).items()))
         digits = normalize_phone(phone_digits)
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise ValueError(f"text must be 1 to {MAX_TEXT} characters")
