@@ -99,9 +99,12 @@ def sent_texts(simulator) -> list[str]:
     return [m["text"] for m in simulator.sent_messages()]
 
 
-def test_a_reminder_goes_sent_delivered_read_on_http_webhooks_and_socketio(gateway_factory, simulator, hook):
+@pytest.mark.parametrize("async_mode", ["eventlet", "threading"])
+def test_a_reminder_goes_sent_delivered_read_on_http_webhooks_and_socketio(gateway_factory, simulator, hook,
+                                                                          async_mode):
     hook.up()
-    gateway = gateway_factory(WA_WEBHOOK_URL=hook.url, WA_WEBHOOK_SECRET=SECRET, **NO_SAFEGUARDS)
+    gateway = gateway_factory(WA_WEBHOOK_URL=hook.url, WA_WEBHOOK_SECRET=SECRET, WA_ASYNC_MODE=async_mode,
+                              **NO_SAFEGUARDS)
     listener = SocketEvents(gateway.url)
     try:
         link(gateway, simulator)

@@ -10,7 +10,6 @@ restriction notice, until `resume()`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -18,7 +17,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,8 +117,7 @@ class Outbox:
         for row in self.store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock()):
             logger.warning("message %s was being sent when the gateway stopped: failed (not sent again)", row["id"])
             self._emit_status(row)
-        with _until_implemented():
-            self.client.set_chat_listener(self.on_chat)
+        self.client.set_chat_listener(self.on_chat)
         self._update_watch()
         return self
 
@@ -345,8 +343,7 @@ class Outbox:
 
     def _update_watch(self) -> None:
         if self.store is not None:
-            with _until_implemented():
-                self.client.watch_messages(self.store.watched(self.clock() - WATCH_DAYS * DAY_S))
+            self.client.watch_messages(self.store.watched(self.clock() - WATCH_DAYS * DAY_S))
 
 
 @dataclass(frozen=True)
@@ -373,15 +370,6 @@ class ContactBook:
             self._known.clear()
         self._known[phone_digits] = (answer, now)
         return answer
-
-
-@contextlib.contextmanager
-def _until_implemented() -> Iterator[None]:
-    """The session's messaging half may still be a stub (NotImplementedError): the queue works without it."""
-    try:
-        yield
-    except NotImplementedError:
-        logger.debug("the session does not implement this messaging call yet")
 
 
 def data_dir(settings: Settings) -> Path:
