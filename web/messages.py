@@ -11,7 +11,7 @@ from wa_client.chat import MAX_TEXT
 from wa_client.commands import normalize_phone
 from wa_client.outbox import ContactBook, IdempotencyConflict, Outbox
 
-from . import get_client
+from . import EXTENSION, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -36,19 +36,12 @@ messages = Blueprint("messages", __name__)
 
 
 def init_app(app: Flask) -> None:
-    """Register the routes and the outbox (opened on first use; `python app.py` starts its sender)."""
-    client = get_client_of(app)
+    """Register the routes and the outbox (its file opens on first use, its sender when WhatsApp connects)."""
+    client = app.extensions[EXTENSION]
     settings = client.settings
     app.extensions[OUTBOX] = Outbox(client, settings)
     app.extensions[CONTACTS] = ContactBook(client, settings.contact_cache_s)
     app.register_blueprint(messages)
-
-
-def get_client_of(app: Flask):
-    """The app's session client (outside a request)."""
-    from . import EXTENSION
-
-    return app.extensions[EXTENSION]
 
 
 def get_outbox() -> Outbox:
