@@ -33,7 +33,7 @@ from flask import Flask
 from wa_client import ConfigError, Settings, WhatsAppClient
 from wa_client import config as wa_config
 from wa_client.profile import ProfileInUse
-from web import EXTENSION, api, errors, events, guards, lifecycle, listen, metrics, realtime, serving
+from web import EXTENSION, api, errors, events, guards, lifecycle, listen, messages, metrics, realtime, serving
 from web.logs import attach_session, configure_logging
 
 logger = logging.getLogger("wa_gateway")
@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions[EXTENSION] = client
     metrics.init_app(app, client)
     app.register_blueprint(api.bp)  # the HTTP API, and the guards of every request
+    messages.init_app(app)  # POST /messages and the outbox behind it
     return app
 
 

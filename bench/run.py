@@ -27,6 +27,8 @@ from bench.figures import (
     LOAD_CONNECTIONS,
     LOAD_ROUNDS,
     LOAD_SECONDS,
+    MESSAGES_NO_GAP,
+    MESSAGES_PER_RUN,
     QUIET_POLL_MS,
     QUIET_WINDOWS,
     ROTATIONS_PER_RUN,
@@ -84,7 +86,7 @@ class Bench:
         config = self.sim.state()["config"]
         self.loading_s = float(config["loading_s"])
         self.page_poll_ms = int(config["poll_ms"])
-        self.gateway = Gateway.start(self.sim.url, name="bench-gateway")
+        self.gateway = Gateway.start(self.sim.url, name="bench-gateway", **MESSAGES_NO_GAP)
         self.gateway_home = str(self.gateway.home)
         self.say(f"simulator at {self.sim.url}, gateway at {self.gateway.url} (pid {self.gateway.proc.pid})")
         self.session_runs()
@@ -129,6 +131,7 @@ class Bench:
         self.add("rotation", *scenarios.rotation_latencies(gw, sim, ROTATIONS_PER_RUN))
         self.add("scan_connected", scenarios.scan_to_connected(gw, sim))
         gw.note_processes()
+        self.add("post_to_sent", *(scenarios.post_to_sent(gw, f"bench reminder {n}") for n in range(MESSAGES_PER_RUN)))
         self.sample_memory("connected")
         reset_s, new_qr_s = scenarios.reset_then_new_qr(gw)
         self.add("reset_idle", reset_s)

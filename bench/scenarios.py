@@ -11,6 +11,7 @@ from tests.helpers import decode_qr, wait_until
 from tests.sim import Simulator
 
 POLL_S = 0.015  # how often the bench asks /status or /qr while it waits for a change
+BENCH_PATIENT = "+55 11 99999 0000"
 
 
 class BenchError(RuntimeError):
@@ -94,6 +95,24 @@ def scan_to_connected(gateway: Gateway, sim: Simulator) -> float:
     if link is None:
         raise BenchError("the simulator recorded no link after the scan")
     return seen - link["t"]
+
+
+def post_to_sent(gateway: Gateway, text: str) -> float:
+    """POST /messages (connected, WA_SEND_GAP_S=0) -> GET /messages/{id} says sent, in seconds."""
+    asked = time.time()
+    response = gateway.post("/messages", json={"phone": BENCH_PATIENT, "text": text})
+    if response.status_code != 202:
+        raise BenchError(f"POST /messages answered {response.status_code}: {response.text}")
+    message_id = response.json()["id"]
+
+    def sent() -> dict | None:
+        record = gateway.get(f"/messages/{message_id}").json()
+        if record["status"] == "failed":
+            raise BenchError(f"the message failed: {record['reason']}: {record['error']}\n{gateway.log_tail()}")
+        return record if record["status"] in ("sent", "delivered", "read") else None
+
+    seen, _ = until(sent, 30, "the message to be sent", gateway)
+    return seen - asked
 
 
 def logout_detection(gateway: Gateway, sim: Simulator) -> tuple[float, float | None]:

@@ -27,6 +27,10 @@ def _cli_flags(knobs: dict[str, Any]) -> list[str]:
     flags: list[str] = []
     for name, value in knobs.items():
         flag = "--" + name.replace("_", "-")
+        if isinstance(value, list | tuple):
+            value = ",".join(value)
+        elif value is None:
+            value = "none"
         flags += [flag, ("true" if value else "false") if isinstance(value, bool) else str(value)]
     return flags
 
@@ -121,6 +125,30 @@ class Simulator:
     def confirm_pairing_code(self, code: str) -> requests.Response:
         """Type a pairing code on the phone (200 linked, 409 not live)."""
         return self._post("phone/pairing-code", {"code": code})
+
+    # ---- messaging: what the account really sent, and patients who write ----
+
+    def messages(self) -> dict:
+        """GET /phone/messages: {"sent": [{"id", "to", "text", "ack", "time", "via"}...], "received": [...]}."""
+        response = self.http.get(self.url + "phone/messages", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def sent_messages(self) -> list[dict]:
+        """What the account really sent, oldest first (the exactly-once proof)."""
+        return self.messages()["sent"]
+
+    def received_messages(self) -> list[dict]:
+        """What patients sent to the account, oldest first."""
+        return self.messages()["received"]
+
+    def send_from_patient(self, phone: str, text: str) -> requests.Response:
+        """A patient at `phone` ("+55 11 98888 0000") writes `text` to the account (409 when no page is logged in)."""
+        return self._post("phone/messages", {"from": phone, "text": text})
+
+    def read_messages(self) -> requests.Response:
+        """The patients open their chats now: every delivered message becomes read (ack 3)."""
+        return self._post("phone/messages/read")
 
     def wait_for(self, predicate: Callable[[dict], object], timeout: float, interval: float = 0.05) -> dict:
         """Poll state() until predicate(state) is true; the state, or AssertionError with the last one."""

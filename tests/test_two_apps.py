@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import app as app_module
-from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
 
 
 def received(sio_client) -> dict[str, list]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from . import account as accounts
 from . import profile, remote
+from .chat import MAX_TEXT, ChatHub, ChatListener, SendError, Sent, submit_chat_command
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
 from .notify import Notifier
@@ -38,6 +39,7 @@ class WhatsAppClient(WorkerSide):
     def __init__(self, settings: Settings, spawn: Callable[..., Any] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(settings, spawn, sleep)
+        self.chat = ChatHub()  # messaging: watched ids, the listener (chat.py)
         self.recovery = Recovery(self)
         self.subscribe(self.recovery)
         self.notifier: Notifier | None = None
@@ -146,6 +148,37 @@ class WhatsAppClient(WorkerSide):
         with self._lock:
             self._record_command("takeover", by)
         return self._command("takeover", {State.CONFLICT}, "takeover needs the 'open elsewhere' conflict", timeout)
+
+    # -- messaging (the logic and the page scripts live in chat.py) ----------------------------------
+    def send_message(self, phone_digits: str, text: str, timeout: float = 30.0, by: dict | None = None) -> Sent:
+        """Send `text` to the number (digits, country code first); Sent once WhatsApp added it to the chat.
+
+        Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable.
+        """
+        # (not in /history's commands: a day of reminders would push out who linked or logged out)
+        logger.debug("send_message by %s", " ".join(f"{k}={v}" for k, v in (by or {"via": "internal"}).items()))
+        digits = normalize_phone(phone_digits)
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise ValueError(f"text must be 1 to {MAX_TEXT} characters")
+        return submit_chat_command(self._chat_worker(), "send_message", timeout, digits=digits, text=text)
+
+    def contact_exists(self, phone_digits: str, timeout: float = 20.0) -> bool:
+        """Whether the number has WhatsApp (asked through WhatsApp's modules); SendError when it cannot say."""
+        return submit_chat_command(self._chat_worker(), "contact_exists", timeout, digits=normalize_phone(phone_digits))
+
+    def watch_messages(self, wa_ids: Iterable[str]) -> None:
+        """The message ids whose ack every poll re-reads (replaces the previous set)."""
+        self.chat.watch(wa_ids)
+
+    def set_chat_listener(self, listener: ChatListener | None) -> None:
+        """Call `listener(acks, incoming, restricted)` after a poll that saw something new (worker thread)."""
+        self.chat.set_listener(listener)
+
+    def _chat_worker(self) -> SessionWorker:
+        with self._lock:
+            if self._state is not State.CONNECTED or self._worker is None:
+                raise SendError("not_connected", f"WhatsApp is not connected (the session is {self._state})")
+            return self._worker
 
     def screenshot(self) -> bytes | None:
         """What the gateway's browser shows now; without a browser, the last one kept; None when neither."""

@@ -9,6 +9,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
+from .chat import COMMANDS as CHAT_COMMANDS
+from .chat import ChatWorker
 from .commands import ActionError, Command, PageActions
 from .decide import Decision
 from .page import Sight
@@ -26,9 +28,10 @@ AWAITED = {"pairing_code": "a pairing code", "takeover": "the chats after 'Use h
 class CommandQueue:
     """The commands of one SessionWorker; only the worker's thread runs them (it owns the driver)."""
 
-    def __init__(self, client: WhatsAppClient, actions: PageActions) -> None:
+    def __init__(self, client: WhatsAppClient, actions: PageActions, chat: ChatWorker) -> None:
         self.client = client
         self.actions = actions
+        self.chat = chat  # messaging commands: answered by a later poll (chat.ChatWorker)
         self._queue: deque[Command] = deque()
         self._pending: list[Command] = []
         self._guard = threading.Lock()
@@ -69,6 +72,9 @@ class CommandQueue:
     def _start(self, command: Command) -> bool:
         """Carry out the page part of `command`; True when it is answered already."""
         state = self.client.state
+        if command.kind in CHAT_COMMANDS:
+            self.chat.start(command, state is State.CONNECTED)
+            return True
         if command.kind == "screenshot":
             command.future.set_result(self.actions.screenshot())
             return True
@@ -126,11 +132,14 @@ class CommandQueue:
             left = list(self._queue) + self._pending
             self._queue.clear()
             self._pending.clear()
+        self.chat.close(self._ended_words())
         for command in left:
             if command.future.done():
                 continue
             if command.kind == "logout" and ended is not None and ended.state is State.DISCONNECTED:
                 command.future.set_result(self.client.status())
+            elif command.kind in CHAT_COMMANDS:
+                self.chat.fail(command, self._ended_words())
             else:
                 command.future.set_exception(StateError(self._ended_words()))
 

@@ -113,6 +113,29 @@ class Settings:
         default="", metadata=_meta("WA_NOTIFY_URLS", "Apprise URLs told when WhatsApp is lost (space-separated)")
     )
     log_format: str = field(default="text", metadata=_meta("LOG_FORMAT", "log lines: text or json"))
+    data_dir: str | None = field(
+        default=None,
+        metadata=_meta("WA_DATA_DIR", "the gateway's own files that outlive a reset: the message outbox "
+                       "(default: the directory holding WA_PROFILE_DIR)"),
+    )
+    send_gap_s: str = field(
+        default="15-45",
+        metadata=_meta("WA_SEND_GAP_S", "seconds between two sends: a number, or MIN-MAX drawn at random; 0 for none"),
+    )
+    send_per_minute: int = field(
+        default=4, metadata=_meta("WA_SEND_PER_MINUTE", "at most this many sends in any 60 s (0: no cap)")
+    )
+    send_per_day: int = field(
+        default=200, metadata=_meta("WA_SEND_PER_DAY", "at most this many sends in any 24 h (0: no cap)")
+    )
+    send_pause_after_failures: int = field(
+        default=3,
+        metadata=_meta("WA_SEND_PAUSE_AFTER_FAILURES", "pause sending (and tell a person) after this many failed "
+                       "sends in a row; POST /outbox/resume resumes (0: never pause on failures)"),
+    )
+    contact_cache_s: float = field(
+        default=86400.0, metadata=_meta("WA_CONTACT_CACHE_S", "how long GET /contacts/{phone} remembers an answer")
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -162,11 +185,22 @@ class Settings:
             from .notify import check_urls  # apprise loads only when URLs are set
 
             check_urls(self.notify_urls)
+        self._validate_sending()
         self.remote_capability_map  # noqa: B018 - raises ConfigError for bad JSON
         try:
             selectors.load(self.selectors_file)
         except selectors.SelectorsError as exc:
             raise ConfigError(str(exc)) from None
+
+    def _validate_sending(self) -> None:
+        from .outbox import parse_gap  # the outbox reads the gap the same way
+
+        parse_gap(self.send_gap_s)
+        for name in ("send_per_minute", "send_per_day", "send_pause_after_failures"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{_env_name(name)} must be 0 (none) or a positive whole number")
+        if self.contact_cache_s < 0:
+            raise ConfigError("WA_CONTACT_CACHE_S must be 0 or a positive number of seconds")
 
     @property
     def remote_capability_map(self) -> dict[str, Any]:

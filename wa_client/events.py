@@ -1,4 +1,4 @@
-"""Events of the session (status, qr, authenticated, ready, disconnected), delivered in order."""
+"""Events of the session (status, qr, authenticated, ready, disconnected, messages), delivered in order."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ class EventBus:
         self._outbox: deque[tuple[str, dict]] = deque()
         self._lock = threading.Lock()
         self._delivering = threading.Lock()
+        self._delivering_thread: int | None = None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event, payload)` on every event; returns a function that unsubscribes."""
@@ -41,16 +42,29 @@ class EventBus:
             self._outbox.append((event, payload))
 
     def flush(self) -> None:
-        """Deliver the queued events in order; never call this while holding the state lock."""
+        """Deliver the queued events in order; never call this while holding the state lock.
+
+        A listener that emits (the outbox fails its queue on a reset) only queues: the delivery under way
+        delivers that event next, after every listener has the current one.
+        """
+        if self._delivering_thread == threading.get_ident():
+            return
         with self._delivering:
-            while True:
-                with self._lock:
-                    if not self._outbox:
-                        return
-                    event, payload = self._outbox.popleft()
-                    listeners = list(self._listeners)
-                for listener in listeners:
-                    try:
-                        listener(event, payload)
-                    except Exception:  # noqa: BLE001 - a listener must not break the session
-                        logger.exception("event listener failed on %s", event)
+            self._delivering_thread = threading.get_ident()
+            try:
+                self._deliver_all()
+            finally:
+                self._delivering_thread = None
+
+    def _deliver_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._outbox:
+                    return
+                event, payload = self._outbox.popleft()
+                listeners = list(self._listeners)
+            for listener in listeners:
+                try:
+                    listener(event, payload)
+                except Exception:  # noqa: BLE001 - a listener must not break the session
+                    logger.exception("event listener failed on %s", event)

@@ -33,6 +33,8 @@ MESSAGES = {
     "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
     "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
     "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
+    "sending_paused": ("sending paused", "The gateway stopped sending WhatsApp messages to protect the clinic's "
+                       "number. Messages wait in the queue until someone resumes sending."),
 }
 
 
@@ -119,6 +121,8 @@ class Notifier:
         """React to the session's events: never blocks, never raises."""
         if event == "recovery_gave_up":
             self.tell("gave_up", None)
+        elif event == "outbox.paused":  # its words are fixed sentences: no phone number, no message text
+            self.tell("sending_paused", {"error": payload.get("error")})
         elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):
             with self._lock:
                 ending = (payload["since"], payload["state"], payload["reason"])

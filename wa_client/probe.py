@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .chat_scripts import CHAT_PROBE_JS
+
 
 @dataclass(frozen=True)
 class DomSigns:
@@ -89,8 +91,9 @@ def _known(kind: type, raw: Any, skip: tuple[str, ...] = ()) -> dict:
     return {k: v for k, v in raw.items() if k in names}
 
 
-#: One round trip per poll: arguments[0] is the signs (selectors.load()); returns a dict for Observation.
-PROBE_SCRIPT = r"""
+#: One round trip per poll: arguments[0] is the signs (selectors.load()), arguments[1] the messaging part's
+#: argument (chat.ChatHub.probe_args); returns a dict for Observation (and "chat" for chat.ChatWorker).
+PROBE_SCRIPT = "const CHAT_PROBE = " + CHAT_PROBE_JS.strip() + ";\n" + r"""
 const S = arguments[0];
 const low = (s) => String(s || '').toLowerCase();
 const text = (el) => (el ? (el.innerText || el.textContent || '') : '').trim();
@@ -174,6 +177,7 @@ return {
   text_size: body.length,
   dom: dom,
   modules: modules,
+  chat: guard(() => CHAT_PROBE(S, arguments[1] || {}, body), null),
 };
 """
 

@@ -74,6 +74,23 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "SOCKET_MODULE": "WAWebSocketModel",
     "CONN_MODULE": "WAWebConnModel",
     "CMD_MODULE": "WAWebCmd",
+    # messaging through WhatsApp's modules (whatsapp-web.js 1.34 Store.js / Utils.js, wa-js 4.6)
+    "WID_FACTORY_MODULE": "WAWebWidFactory",
+    "QUERY_EXISTS_MODULE": "WAWebQueryExistsJob",
+    "COLLECTIONS_MODULE": "WAWebCollections",
+    "FIND_CHAT_MODULE": "WAWebFindChatAction",
+    "MSG_KEY_MODULE": "WAWebMsgKey",
+    "SEND_MSG_MODULE": "WAWebSendMsgChatAction",
+    "ME_USER_MODULE": "WAWebUserPrefsMeUser",
+    # messaging through the page: the click-to-chat route, its Send button, its invalid-number dialog
+    "SEND_ROUTE": "send?phone={phone}&text={text}",
+    "SEND_BUTTON": "button[aria-label='Send'], [role='button'][aria-label='Send']",
+    "OUTGOING_MESSAGE": "[data-id^='true_']",
+    # the tick icon's label in a sent message's row, for ack -1, 0, 1, 2, 3 (in this order)
+    "OUTGOING_ACK_LABELS": ["error", "pending", "sent", "delivered", "read"],
+    "INVALID_NUMBER_TEXTS": ["phone number shared via url is invalid"],
+    # WhatsApp warns before it restricts an account that messages like a bulk tool
+    "RESTRICTED_TEXTS": ["account may be restricted", "your account is restricted"],
 })
 
 #: Block kinds in the order they are checked ("temporarily banned" before "banned").

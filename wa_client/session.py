@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .browser import PROBE_TIMEOUT_S, is_fatal
+from .chat import ChatWorker
 from .command_queue import CommandQueue, first_line
 from .commands import Command, PageActions
 from .decide import Decision, Effect, Facts, decide
@@ -46,7 +47,8 @@ class SessionWorker:
         self.settings = client.settings
         self.args = probe_args(client.signs)
         self.actions = PageActions(browser.driver, client.signs, client.sleep)
-        self.commands = CommandQueue(client, self.actions)
+        self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
+        self.commands = CommandQueue(client, self.actions, self.chat)
         self.ended: Decision | None = None
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
@@ -77,7 +79,8 @@ class SessionWorker:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
         try:
             self.browser.set_command_timeout(PROBE_TIMEOUT_S)
-            obs = Observation.from_probe(self.browser.driver.execute_script(PROBE_SCRIPT, self.args))
+            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
+            obs = Observation.from_probe(raw)
         except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
             return self._probe_failed(exc)
         finally:
@@ -95,6 +98,7 @@ class SessionWorker:
             return False
         self._run_effects(decision.effects, sight)
         self.commands.confirm(sight)
+        self.chat.take(raw.get("chat") if isinstance(raw, dict) else None)
         self.commands.run()
         return True
 

@@ -1,4 +1,4 @@
-"""Webhooks: every state change and QR POSTed to WA_WEBHOOK_URL, signed, retried, never blocking."""
+"""Webhooks: every state change, QR and message event POSTed to WA_WEBHOOK_URL, signed, retried, never blocking."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ import requests
 logger = logging.getLogger(__name__)
 
 #: The session events a webhook receives.
-WEBHOOK_EVENTS = frozenset({"status", "qr", "authenticated", "ready", "disconnected"})
+WEBHOOK_EVENTS = frozenset({"status", "qr", "authenticated", "ready", "disconnected",
+                            "message.status", "message.received", "outbox.paused"})
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

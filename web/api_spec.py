@@ -23,7 +23,10 @@ With `WA_API_TOKEN` set, connect with `auth: {token: TOKEN}`; other connections 
 
 **From the server, to every connected client:** `status` (the `/status` JSON, on every change and right
 after connecting), `qr` (`{"version", "qr", "png": "/qr.png?v=N"}` for every new code), `authenticated`,
-`ready` (`{"account"}`: the linked account as in `/me`, or null), `disconnected` (`{"reason"}`).
+`ready` (`{"account"}`: the linked account as in `/me`, or null), `disconnected` (`{"reason"}`),
+`message.status` (a message as in `GET /messages/{id}`, on every change of its status),
+`message.received` (a patient's message as in `GET /messages?direction=in`), `outbox.paused`
+(`{"reason", "error", "paused_at"}`: sending stopped until `POST /outbox/resume`).
 
 **From a client:** `start-session` (alias `generate-qr`), `force-reset`, `get-status`, `pairing-code`
 (`{"phone"}`), `logout`, `takeover`. Answers to the sender only: `force-reset-success` (`{"message"}`) /
@@ -33,7 +36,8 @@ and `error` (`{"error"}`) for an unknown event or a payload that is not one JSON
 
 ## Webhooks
 
-With `WA_WEBHOOK_URL` set, the `status`, `qr`, `authenticated`, `ready` and `disconnected` events are
+With `WA_WEBHOOK_URL` set, the `status`, `qr`, `authenticated`, `ready`, `disconnected`, `message.status`,
+`message.received` and `outbox.paused` events are
 POSTed there as `{"id", "event", "data", "sent_at"}`, signed with `X-Signature` under `WA_WEBHOOK_SECRET`.
 """
 
@@ -136,6 +140,57 @@ SCHEMAS: dict[str, dict] = {
                     "properties": {"pairing_code": {"type": "string", "pattern": "^[A-Z0-9]{4}-[A-Z0-9]{4}$"},
                                    "status": _ref("Status")}},
     "AnyObject": {"type": "object", "description": "ignored; an empty body does as well"},
+    "NewMessage": {
+        "type": "object", "required": ["phone", "text"], "additionalProperties": False,
+        "properties": {
+            "phone": {"type": "string", "pattern": PHONE_PATTERN, "examples": ["+55 11 99999 0000"],
+                      "description": "the patient's number, country code first"},
+            "text": {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": r"\S"},
+            "wait": {"type": "boolean", "default": True,
+                     "description": "false: 409 (and nothing stored) unless WhatsApp is connected and sending is "
+                                    "not paused"}},
+    },
+    "Message": {
+        "type": "object",
+        "required": ["id", "to", "status", "reason", "error", "queued_at", "sent_at", "delivered_at", "read_at",
+                     "failed_at", "wa_id", "seq"],
+        "properties": {
+            "id": {"type": "string"}, "to": {"type": "string", "description": "+E.164"},
+            "status": {"enum": ["queued", "sent", "delivered", "read", "failed"]},
+            "reason": {"anyOf": [{"enum": ["not_on_whatsapp", "not_connected", "rejected", "restricted",
+                                           "unavailable", "unconfirmed"]}, NULL]},
+            "error": {"type": ["string", "null"], "description": "why it failed, in words"},
+            "queued_at": ISO_TIME, "sent_at": _nullable(ISO_TIME), "delivered_at": _nullable(ISO_TIME),
+            "read_at": _nullable(ISO_TIME), "failed_at": _nullable(ISO_TIME),
+            "wa_id": {"type": ["string", "null"], "description": "WhatsApp's id of the message, once sent"},
+            "seq": {"type": "integer", "description": "its place in the queue (a cursor for GET /messages)"}},
+    },
+    "Received": {
+        "type": "object", "required": ["id", "seq", "from", "from_jid", "text", "time", "kind", "received_at"],
+        "properties": {
+            "id": {"type": "string", "description": "WhatsApp's id"},
+            "seq": {"type": "integer", "description": "a cursor: ask for after=seq to get what came later"},
+            "from": {"type": ["string", "null"], "description": "+E.164 where WhatsApp gives it (null for @lid)"},
+            "from_jid": {"type": ["string", "null"]}, "text": {"type": ["string", "null"]},
+            "time": _nullable(ISO_TIME), "kind": {"type": ["string", "null"]}, "received_at": ISO_TIME},
+    },
+    "MessageList": {
+        "type": "object", "required": ["messages", "next_after"],
+        "properties": {"messages": {"type": "array", "items": {"anyOf": [_ref("Received"), _ref("Message")]}},
+                       "next_after": {"type": "integer", "description": "pass as `after` to read on"}},
+    },
+    "Outbox": {
+        "type": "object",
+        "required": ["paused", "pause_reason", "pause_error", "counts", "sends_last_minute", "sends_last_day"],
+        "properties": {"paused": {"type": "boolean"},
+                       "pause_reason": {"anyOf": [{"enum": ["failures", "restricted"]}, NULL]},
+                       "pause_error": {"type": ["string", "null"]},
+                       "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+                       "sends_last_minute": {"type": "integer"}, "sends_last_day": {"type": "integer"}},
+    },
+    "Contact": {"type": "object", "required": ["phone", "on_whatsapp"],
+                "properties": {"phone": {"type": "string", "description": "+E.164"},
+                               "on_whatsapp": {"type": "boolean"}}},
 }
 
 STATUS = _json(_ref("Status"), "the session's status")
@@ -208,6 +263,51 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
         "summary": "Click 'Use here' when WhatsApp is open on another computer (conflict)", "tags": ["commands"],
         "requestBody": EMPTY_BODY,
         "responses": {"200": _json(_ref("Status"), "connected again"), "409": NOT_STATE, "502": NOT_OFFERED}}),
+    ("post", "/messages", False, {
+        "summary": "Queue a WhatsApp message to a patient", "tags": ["messages"],
+        "description": "Stored before the answer; sent one at a time while connected, with the gap and caps of "
+                       "WA_SEND_GAP_S, WA_SEND_PER_MINUTE and WA_SEND_PER_DAY. An `Idempotency-Key` makes a "
+                       "retry safe: the same key and body answer 200 with the same message.",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewMessage")}}},
+        "responses": {"202": _json(_ref("Message"), "queued"),
+                      "200": _json(_ref("Message"), "this Idempotency-Key made this message already"),
+                      "400": _error("a bad phone, an empty or too long text, an unknown field: nothing stored"),
+                      "409": _error('"wait": false and WhatsApp is not connected (or sending is paused); or this '
+                                    "Idempotency-Key was used for another phone or text")}}),
+    ("get", "/messages", False, {
+        "summary": "Messages received from patients (or queued), after a cursor", "tags": ["messages"],
+        "description": "Everything received is kept, so a CRM whose webhook was down reads what it missed: "
+                       "`GET /messages?direction=in&after=LAST_SEQ`.",
+        "parameters": [
+            {"name": "direction", "in": "query", "required": False, "schema": {"enum": ["in", "out"]},
+             "description": "`in` (default): received; `out`: queued by the CRM"},
+            {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0},
+             "description": "the last `seq` already read (0: from the start)"},
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+        "responses": {"200": _json(_ref("MessageList"), "oldest first"),
+                      "400": _error("a bad direction, after or limit")}}),
+    ("get", "/messages/{message_id}", False, {
+        "summary": "One queued message: its status, times and, on failure, the reason in words",
+        "tags": ["messages"],
+        "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("Message"), "the message"), "404": _error("no message has this id")}}),
+    ("post", "/outbox/resume", False, {
+        "summary": "Resume sending after a pause (failures in a row, or WhatsApp's restriction notice)",
+        "tags": ["messages"], "requestBody": EMPTY_BODY,
+        "responses": {"200": _json(_ref("Outbox"), "sending resumed")}}),
+    ("get", "/outbox", False, {"summary": "Whether sending is paused, and how many messages are in each status",
+                               "tags": ["messages"], "responses": {"200": _json(_ref("Outbox"), "the outbox")}}),
+    ("get", "/contacts/{phone}", False, {
+        "summary": "Whether a number has WhatsApp (asked of WhatsApp, remembered for WA_CONTACT_CACHE_S)",
+        "tags": ["messages"],
+        "parameters": [{"name": "phone", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PHONE_PATTERN}}],
+        "responses": {"200": _json(_ref("Contact"), "the answer"), "400": _error("not a phone number"),
+                      "409": _error("WhatsApp is not connected"),
+                      "503": _error("WhatsApp could not answer (e.g. its modules are missing); try again")}}),
     ("get", "/", True, {"summary": "The front-desk page", "tags": ["pages"],
                         "responses": {"200": _body("text/html", "the page")}}),
     ("get", "/docs", True, {"summary": "This document in a browsable viewer", "tags": ["pages"],
@@ -222,7 +322,8 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
 ]
 
 TAGS = (("session", "What the session is and who is linked"), ("qr", "The code to scan"),
-        ("commands", "What the CRM or the front desk asks of the session"), ("health", "For monitoring"),
+        ("commands", "What the CRM or the front desk asks of the session"),
+        ("messages", "Reminders to patients, their delivery, and the patients' replies"), ("health", "For monitoring"),
         ("support", "For the clinic's IT"), ("pages", "The page, this document and the static files"))
 
 #: Answers every request may get from the guards, by kind of operation.

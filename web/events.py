@@ -18,7 +18,8 @@ from .sessions import note_connected
 logger = logging.getLogger(__name__)
 
 #: What the client publishes and the server pushes to every Socket.IO client.
-PUSHED_EVENTS = ("status", "qr", "authenticated", "ready", "disconnected")
+PUSHED_EVENTS = ("status", "qr", "authenticated", "ready", "disconnected", "message.status", "message.received",
+                 "outbox.paused")
 
 
 def qr_png_path(version: int) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .codes import new_device_token, new_pairing_code, new_qr_payload, normalize_pairing_code
 from .config import SimConfig
+from .mailbox import Mailbox, SentMessage
 from .models import PAIRING_VIEWS, QR_VIEWS, Connection, Cycle, Device, Shown, UnknownConnection
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class _Memory:
     codes: deque = field(default_factory=lambda: deque(maxlen=HISTORY_LIMIT))
     traps: list = field(default_factory=list)
     next_device: int = 1
+    mailbox: Mailbox = field(default_factory=Mailbox)
 
 
 class Account:
@@ -56,7 +58,8 @@ class Account:
         """Register a freshly loaded page; tell it whether its stored device is still linked."""
         with self._lock:
             now = self._tick()
-            conn = Connection(id=secrets.token_hex(8), opened_at=now, last_seen=now)
+            conn = Connection(id=secrets.token_hex(8), opened_at=now, last_seen=now,
+                              inbox=len(self._mem.mailbox.received))  # history is not news
             self._mem.connections[conn.id] = conn
             status = "none"
             if token:
@@ -135,7 +138,58 @@ class Account:
                 conn.stay_logged_in = details["value"]  # at once: a scan may come before the next poll
             self._event(name, connection=conn_id, **details)
 
+    def query_exists(self, conn_id: str, digits: str) -> str | None:
+        """WAWebQueryExistsJob.queryWidExists: the id to send to, or None when the number has no WhatsApp."""
+        with self._lock:
+            self._connection(conn_id)
+            return self._mem.mailbox.jid_for(digits, self.config.not_on_whatsapp, self.config.lid_numbers)
+
+    def send(self, conn_id: str, msg_id: str, jid: str, text: str, via: str) -> dict[str, object]:
+        """A linked page sends a message: {"ack": 1}, or {"ack": -1, "error": ...} when the server refuses it."""
+        with self._lock:
+            now = self._tick()
+            conn = self._connection(conn_id)
+            config, box = self.config, self._mem.mailbox
+            digits = box.number_of(jid, config.lid_numbers)
+            error = ("not linked" if not conn.device or conn.device.revoked_at else
+                     "account restricted" if config.restricted else "server rejected the message" if
+                     config.send_fails else "not on WhatsApp" if digits in config.not_on_whatsapp else None)
+            if error:
+                box.record_rejected(msg_id, digits, text, now, error)
+                self._event("message_rejected", connection=conn_id, id=msg_id, error=error)
+                return {"ack": -1, "error": error}
+            box.record_sent(SentMessage(msg_id, digits, jid, text, now, via))
+            self._event("message_sent", connection=conn_id, id=msg_id, via=via)
+            return {"ack": 1}
+
     # ---- the phone side (/phone/...) ----
+
+    def patient_writes(self, digits: str, text: str) -> dict[str, object] | None:
+        """A patient's message reaches the account; None when no page is logged in to receive it."""
+        with self._lock:
+            now = self._tick()
+            if not self._logged_in_pages():
+                return None
+            config, box = self.config, self._mem.mailbox
+            jid = box.jid_for(digits, (), config.lid_numbers)
+            message = box.receive(digits, jid, text, now)
+            self._event("message_received", id=message["id"])
+            return message
+
+    def read_messages(self) -> int:
+        """The patients open their chats: everything sent becomes read (ack 3) once delivered."""
+        with self._lock:
+            return self._mem.mailbox.read_all(self._tick())
+
+    def messages(self) -> dict[str, object]:
+        """What the account really sent (with the ack now), what it refused, and what it received."""
+        with self._lock:
+            now, config, box = self._tick(), self.config, self._mem.mailbox
+            acks = box.acks(now, config.ack_delivered_after_s, config.ack_read_after_s)
+            return {"sent": [m.public(acks.get(m.id, m.ack(now, config.ack_delivered_after_s,
+                                                            config.ack_read_after_s))) for m in box.sent],
+                    "rejected": list(box.rejected), "received": list(box.received)}
+
 
     def scan(self, payload: str) -> bool:
         """The phone scans `payload`: links the page showing it, if it is live right now."""
@@ -179,7 +233,7 @@ class Account:
         with self._lock:
             self._tick()
             variant = variant or self.config.conflict_variant
-            pages = [c for c in self._mem.connections.values() if c.device and c.device.revoked_at is None]
+            pages = self._logged_in_pages()
             for conn in pages:
                 conn.conflict = True
                 conn.conflict_variant = variant
@@ -235,6 +289,18 @@ class Account:
                 self._end_cycles(conn, now)
                 self._event("connection_dropped", connection=conn.id)
         return now
+
+    def _logged_in_pages(self) -> list[Connection]:
+        return [c for c in self._mem.connections.values() if c.device and c.device.revoked_at is None]
+
+    def _chat_state(self, conn: Connection, now: float) -> dict[str, object] | None:
+        """The messages news for a logged-in page: current acks, and patients' messages it has not had."""
+        if not conn.device or conn.device.revoked_at:
+            return None
+        config, box = self.config, self._mem.mailbox
+        incoming = box.received[conn.inbox:]
+        conn.inbox = len(box.received)
+        return {"acks": box.acks(now, config.ack_delivered_after_s, config.ack_read_after_s), "incoming": incoming}
 
     def _connection(self, conn_id: str) -> Connection:
         conn = self._mem.connections.get(conn_id)
@@ -327,6 +393,7 @@ class Account:
             "conflict": conn.conflict_variant if conn.conflict else None,
             "qr": None,
             "pairing": None,
+            "chat": self._chat_state(conn, now),
         }
         for key, cycle, name in (("qr", conn.qr, "payload"), ("pairing", conn.pairing, "code")):
             if cycle and (cycle.current or cycle.expired):

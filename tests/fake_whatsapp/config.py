@@ -36,6 +36,15 @@ class SimConfig:
     stay_logged_in_default: bool = True
     payload_variant: str = "five"
     whats_new: bool = False
+    # Messaging: who has WhatsApp, how acks advance, what the server refuses.
+    not_on_whatsapp: tuple[str, ...] = ("15550000000",)  # numbers (digits) without WhatsApp
+    lid_numbers: tuple[str, ...] = ()  # numbers whose queryWidExists answers an @lid id
+    ack_delivered_after_s: float = 1.0
+    ack_read_after_s: float | None = 3.0  # None: never read
+    read_ack_event: bool = True  # False: the read ack changes without a change:ack event
+    send_fails: bool = False  # the server rejects sends (ack -1)
+    restricted: bool = False  # "Your account may be restricted soon…", and sends are rejected
+    exists_delay_s: float = 0.0  # how long WhatsApp's server takes to answer queryWidExists
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
@@ -62,9 +71,13 @@ FAST: dict[str, object] = {
     "loading_s": 0.5,
     "pairing_code_s": 2.0,
     "pairing_codes_per_cycle": 3,
+    "ack_delivered_after_s": 0.3,
+    "ack_read_after_s": 0.8,
 }
 
 KNOBS: dict[str, type] = {f.name: type(f.default) for f in fields(SimConfig)}
+NUMBER_LISTS = frozenset({"not_on_whatsapp", "lid_numbers"})  # lists of digit strings (CLI: comma-separated)
+NULLABLE = frozenset({"ack_read_after_s"})  # null means "never" (CLI: "none")
 
 # Lifetimes of zero would rotate on every poll; counts of zero would never show anything.
 _MINIMUM: dict[str, float] = {
@@ -97,6 +110,19 @@ def _checked(name: str, value: object) -> object:
     kind = KNOBS.get(name)
     if kind is None:
         raise ConfigError(f"unknown knob {name!r}; known: {', '.join(KNOBS)}")
+    if name in NUMBER_LISTS:
+        if isinstance(value, str):  # the command line: "155500,155501"
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v.isdigit() for v in value):
+            raise ConfigError(f"{name} must be a list of phone numbers as digit strings")
+        return tuple(value)
+    if name in NULLABLE and (value is None or value == "none"):
+        return None
+    if name in NULLABLE and isinstance(value, str):  # the command line
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number or null") from None
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{name} must be true or false")
@@ -131,7 +157,9 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true", help="fast timings for tests and demos")
     for name, kind in KNOBS.items():
         flag = "--" + name.replace("_", "-")
-        if kind is bool:
+        if name in NUMBER_LISTS or name in NULLABLE:
+            parser.add_argument(flag, dest=name, type=str, default=None)
+        elif kind is bool:
             parser.add_argument(flag, dest=name, type=_cli_bool, nargs="?", const=True, default=None)
         elif kind is str:
             parser.add_argument(flag, dest=name, choices=CHOICES[name], default=None)

@@ -75,6 +75,7 @@ class Connection:
     stay_logged_in: bool = True  # the page's "Stay logged in on this browser" checkbox
     qr: Cycle | None = None
     pairing: Cycle | None = None
+    inbox: int = 0  # how many of the account's received messages this page has been given
 
     def live(self, kind: str, now: float) -> Shown | None:
         """The QR ref (kind "qr") or pairing code ("pairing") on this page now, if not expired."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, Response, abort, jsonify, render_template
 
@@ -70,6 +71,33 @@ def conflict() -> tuple[Response, int]:
     if not pages:
         return jsonify(error="no logged-in WhatsApp Web page is connected"), 409
     return jsonify(ok=True, connections=pages), 200
+
+
+@bp.get("/messages")
+def messages() -> Response:
+    """{"sent": [{"id", "to", "jid", "text", "ack", "time", "via"}], "rejected": [...], "received": [...]}."""
+    return jsonify(get_account().messages())
+
+
+@bp.post("/messages")
+def patient_writes() -> tuple[Response, int]:
+    """A patient writes to the account: {"from": "+55 11 98888 0000", "text": "..."}; 409 when no page is logged in."""
+    body = json_object()
+    digits = re.sub(r"[^0-9]", "", string_field(body, "from"))
+    text = string_field(body, "text")
+    if not 8 <= len(digits) <= 15:
+        abort(400, description="'from' must be a phone number with its country code")
+    message = get_account().patient_writes(digits, text)
+    if message is None:
+        return jsonify(error="no logged-in WhatsApp Web page is connected"), 409
+    return jsonify(ok=True, id=message["id"]), 200
+
+
+@bp.post("/messages/read")
+def read_messages() -> Response:
+    """The patients open their chats: every sent message becomes read once delivered."""
+    json_object(optional=True)
+    return jsonify(ok=True, messages=get_account().read_messages())
 
 
 @bp.get("/config")

@@ -52,6 +52,47 @@ def _page_answer(state: dict, shown: object) -> Response:
     return _no_store(jsonify(state))
 
 
+@bp.get("/send")
+def send_route() -> Response:
+    """The click-to-chat route: /send?phone=DIGITS&text=... opens the chat with the text typed in."""
+    drift = get_account().config.dom_drift
+    if UNSUPPORTED_MARKER in request.headers.get("User-Agent", ""):
+        return _no_store(Response(render_template("unsupported.html", drift=drift)))
+    route = {"phone": re.sub(r"[^0-9]", "", request.args.get("phone", "")), "text": request.args.get("text", "")}
+    boot = {"config": get_account().config.to_dict(), "send": route}
+    return _no_store(Response(render_template("whatsapp.html", boot=boot, drift=drift)))
+
+
+@bp.post("/_wa/exists")
+def query_exists() -> Response:
+    """queryWidExists: {"connection", "phone": DIGITS} -> {"wid": "…@c.us" | "…@lid" | null}."""
+    body = json_object()
+    phone = string_field(body, "phone")
+    if not PHONE_NUMBER.match(phone):
+        abort(400, description="'phone' must be digits")
+    try:
+        return jsonify(wid=get_account().query_exists(_connection_id(body), phone))
+    except UnknownConnection:
+        abort(410, description="unknown connection")
+
+
+@bp.post("/_wa/send")
+def send_message() -> Response:
+    """A page sends a message: {"connection", "id", "to": JID, "text", "via": "modules"|"page"} -> {"ack", "error"}."""
+    body = json_object()
+    to = string_field(body, "to")
+    if not re.match(r"^\d{1,20}@(c\.us|lid)$", to):
+        abort(400, description="'to' must be a …@c.us or …@lid id")
+    via = body.get("via", "modules")
+    if via not in ("modules", "page"):
+        abort(400, description="'via' must be 'modules' or 'page'")
+    try:
+        return jsonify(get_account().send(_connection_id(body), string_field(body, "id"), to,
+                                          string_field(body, "text"), via))
+    except UnknownConnection:
+        abort(410, description="unknown connection")
+
+
 @bp.post("/_wa/hello")
 def hello() -> Response:
     """A page has loaded: give it a connection id and the fate of its stored device."""

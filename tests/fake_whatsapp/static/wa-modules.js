@@ -35,6 +35,8 @@
     for (var i = 0; i < handlers.length; i++) {
       try { handlers[i].callback.apply(handlers[i].context || this, args); } catch (e) { console.error(e); }
     }
+    // Like Backbone: a model's events are the collection's events too.
+    if (this.collection) this.collection.trigger.apply(this.collection, arguments);
     return this;
   };
 
@@ -49,6 +51,116 @@
     return true;
   };
 
+  /* A Backbone-like collection of models keyed by id._serialized: get(), add() (emits "add"), models. */
+  function Collection() {
+    Emitter.call(this, {});
+    this.models = [];
+    this._byId = {};
+  }
+  Collection.prototype = Object.create(Emitter.prototype);
+  Collection.prototype.get = function (id) {
+    var key = id && typeof id === "object" ? id._serialized : String(id);
+    return this._byId[key];
+  };
+  Collection.prototype.add = function (model) {
+    var key = model.id._serialized;
+    if (this._byId[key]) return this._byId[key];
+    model.collection = this;
+    this._byId[key] = model;
+    this.models.push(model);
+    this.trigger("add", model, this);
+    return model;
+  };
+  Collection.prototype.getModelsArray = function () { return this.models.slice(); };
+
+  /* WAWebWidFactory.createWid("5511…@c.us" | "1234@lid" | "5511…"). */
+  function Wid(serialized) {
+    var text = String(serialized);
+    if (text.indexOf("@") < 0) text += "@c.us";
+    var parts = text.split("@");
+    this.user = parts[0];
+    this.server = parts[1];
+    this._serialized = text;
+  }
+  Wid.prototype.toString = function () { return this._serialized; };
+  Wid.prototype.isGroup = function () { return this.server === "g.us"; };
+  Wid.prototype.isLid = function () { return this.server === "lid"; };
+  Wid.prototype.equals = function (other) { return !!other && String(other) === this._serialized; };
+
+  /* WAWebMsgKey: {fromMe, remote, id, _serialized: "true_REMOTE_ID"}; newId() a random hex id. */
+  function MsgKey(props) {
+    this.fromMe = props.fromMe !== undefined ? !!props.fromMe : props.selfDir === "out";
+    this.remote = props.remote || (this.fromMe ? props.to : props.from);
+    this.id = props.id;
+    this.participant = props.participant;
+    this._serialized = this.fromMe + "_" + String(this.remote) + "_" + this.id;
+  }
+  MsgKey.prototype.toString = function () { return this._serialized; };
+  MsgKey.newId = function () {
+    var bytes = new Uint8Array(10);
+    crypto.getRandomValues(bytes);
+    return Promise.resolve("3EB0" + Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("").toUpperCase());
+  };
+
+  function createChatModules(actions, Conn) {
+    var Chat = new Collection(), Msg = new Collection(), Contact = new Collection();
+    function chatFor(wid) {
+      var chat = Chat.get(wid);
+      if (!chat) chat = Chat.add(new Emitter({id: wid, name: wid.user, t: 0, unreadCount: 0}));
+      return chat;
+    }
+    function addAndSendMsgToChat(chat, message) {
+      var model = new Emitter(Object.assign({}, message, {ack: 0}));
+      var added = Promise.resolve().then(function () {
+        var wid = chat.id;
+        if (wid.server === "c.us" && actions.config().lid_numbers.indexOf(wid.user) >= 0) {
+          throw new Error("No LID for user");
+        }
+        Msg.add(model);
+        chat.set("t", model.t);
+        return [model];
+      });
+      var sent = added.then(function () {
+        return actions.send({id: model.id._serialized, to: chat.id._serialized, text: model.body || ""});
+      }).then(function (answer) {
+        model.set("ack", answer.ack);
+        return {messageSendResult: answer.ack >= 0 ? "OK" : "ERROR_UNKNOWN", t: model.t};
+      });
+      sent.catch(function () {});
+      return [added, sent];
+    }
+    return {
+      WAWebWidFactory: {createWid: function (id) { return new Wid(id); }},
+      WAWebQueryExistsJob: {
+        queryWidExists: function (wid) {
+          return actions.exists(String(wid.user || wid)).then(function (jid) {
+            return jid ? {wid: new Wid(jid)} : null;
+          });
+        },
+      },
+      WAWebCollections: {Chat: Chat, Msg: Msg, Contact: Contact},
+      WAWebFindChatAction: {
+        findOrCreateLatestChat: function (wid) {
+          return Promise.resolve().then(function () {
+            if (wid.server === "c.us" && actions.config().lid_numbers.indexOf(wid.user) >= 0) {
+              throw new Error("No LID for user");
+            }
+            return {chat: chatFor(wid), created: true};
+          });
+        },
+      },
+      WAWebMsgKey: MsgKey,
+      WAWebSendMsgChatAction: {addAndSendMsgToChat: addAndSendMsgToChat},
+      WAWebUserPrefsMeUser: {
+        getMaybeMeUser: function () { return Conn.wid ? new Wid(Conn.wid.user + "@c.us") : null; },
+        getMaybeMePnUser: function () { return Conn.wid ? new Wid(Conn.wid.user + "@c.us") : null; },
+      },
+      _chatFor: chatFor, _Emitter: Emitter, _Wid: Wid, _MsgKey: MsgKey,
+    };
+  }
+
   function create(actions) {
     var Socket = new Emitter({state: "UNLAUNCHED", stream: "DISCONNECTED", hasSynced: false});
     Socket.takeover = function () { return actions.takeover(); };
@@ -56,18 +168,20 @@
     var Conn = new Emitter({ref: null, wid: null, pushname: null, platform: "web"});
     var Cmd = new Emitter({});
     Cmd.refreshQR = function () { return actions.refreshQR(); };
-    var modules = {
+    var chat = createChatModules(actions, Conn);
+    var modules = Object.assign({
       WAWebSocketModel: {Socket: Socket},
       WAWebConnModel: {Conn: Conn},
       WAWebCmd: {Cmd: Cmd},
-    };
+    }, chat);
+    delete modules._chatFor; delete modules._Emitter; delete modules._Wid; delete modules._MsgKey;
     function require(name) {
       if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
       throw new Error('Requiring unknown module "' + name + '"');
     }
     var installed = false;
     return {
-      Socket: Socket, Conn: Conn, Cmd: Cmd,
+      Socket: Socket, Conn: Conn, Cmd: Cmd, chat: chat,
       /* The loader and window.Debug exist only while `on` is true. */
       expose: function (on) {
         if (on && !installed) {

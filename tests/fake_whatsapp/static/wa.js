@@ -13,7 +13,8 @@
     history.replaceState(null, "", "/");
   })();
 
-  var config = JSON.parse(document.getElementById("wa-boot").textContent).config;
+  var boot = JSON.parse(document.getElementById("wa-boot").textContent);
+  var config = boot.config;
   var V = window.WAViews.create(config.dom_drift);
   var T = V.T;
   var app = document.getElementById("app");
@@ -44,7 +45,11 @@
   var queue = Promise.resolve();  // every request of the page, one after another
   var wake = null, pollAgain = false;
 
-  var modules = window.WAModules.create({takeover: takeOver, logout: moduleLogout, refreshQR: moduleRefreshQr});
+  var modules = window.WAModules.create({takeover: takeOver, logout: moduleLogout, refreshQR: moduleRefreshQr,
+    exists: queryExists, send: function (payload) { return sendMessage(payload, "modules"); },
+    config: function () { return config; }});
+  var chat = window.WAChat.create({modules: modules, config: function () { return config; }, exists: queryExists,
+    send: sendMessage, app: app, layer: layer, V: V, route: boot.send || null});
   var modulesDue = false;   // modules_delay_s has passed
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, Math.max(0, ms)); }); }
@@ -137,6 +142,21 @@
   function moduleRefreshQr() {
     report("module_refresh_qr");
     if (view === "qr" || view === "qr_expired") serial(reloadQr);
+  }
+
+  // ---- messaging: the server answers for WhatsApp's (queryWidExists, the send itself) ----
+
+  async function queryExists(digits) {
+    if (config.exists_delay_s) await sleep(config.exists_delay_s * 1000);
+    var answer = await api("/_wa/exists", {connection: conn, phone: digits});
+    if (answer.status !== 200) throw new Error("queryWidExists failed (" + answer.status + ")");
+    return answer.data.wid;
+  }
+
+  async function sendMessage(payload, via) {
+    var answer = await api("/_wa/send", {connection: conn, id: payload.id, to: payload.to, text: payload.text,
+      via: via});
+    return answer.status === 200 ? answer.data : {ack: -1, error: "HTTP " + answer.status};
   }
 
   // ---- traps: controls that log the account out or drop the session ----
@@ -285,6 +305,7 @@
     }
     if (mounted) applyScreen();
     showConflict(state.conflict);
+    if (view === "chats" || state.chat) chat.apply(state.chat);
     if (view === "qr" && state.qr) delay = renderQr(state.qr, delay);
     if (view === "pairing_code" && state.pairing) delay = renderPairing(state.pairing, delay);
     refreshModel();
@@ -529,6 +550,7 @@
       });
     });
     if (config.whats_new && !whatsNewShown) showWhatsNew();
+    chat.onChats();
   }
 
   function showWhatsNew() {

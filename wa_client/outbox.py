@@ -1,0 +1,379 @@
+"""The durable outbox: one message at a time to WhatsApp, with the safeguards a clinic's number needs.
+
+A message is stored (SQLite, in the data directory) before the CRM gets its id, marked `sending` before
+the send starts and never sent again after a crash: a `sending` message found at start-up fails with
+reason `unconfirmed`. Sends happen only while the session is `connected`, never closer than the gap
+(`WA_SEND_GAP_S`, counted from the end of the previous send), never over the per-minute and per-day
+caps, and stop (paused, a person told) after several failures in a row or when WhatsApp shows its
+restriction notice, until `resume()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, Settings
+from .outbox_store import IdempotencyConflict, OutboxStore
+from .qr import fingerprint, iso
+from .states import Reason, State
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Outbox", "ContactBook", "IdempotencyConflict", "parse_gap", "body_hash", "message_view"]
+
+IDLE_WAIT_S = 1.0
+SLICE_S = 0.05
+WATCH_DAYS = 7
+DAY_S = 86400.0
+#: Reasons a failed send counts toward the pause (not_on_whatsapp is the number's fault, not the account's).
+COUNTED_FAILURES = frozenset({"rejected", "unavailable", "unconfirmed"})
+RESET = ("the WhatsApp session was reset (Force Reset) before this message was sent; it was not sent: "
+         "send it again once WhatsApp is linked")
+UNCONFIRMED_RESTART = ("the gateway stopped while this message was being sent; it was not sent again, because "
+                       "WhatsApp may have sent it: look at the chat on the clinic phone before sending it again")
+UNCONFIRMED = ("WhatsApp did not confirm the send ({what}); it was not sent again, because it may have gone out: "
+               "look at the chat on the clinic phone before sending it again")
+PAUSED_FAILURES = ("{n} sends in a row failed, so sending is paused to protect the clinic's number; check WhatsApp "
+                   "on the clinic phone, then resume with POST /outbox/resume")
+PAUSED_RESTRICTED = ("WhatsApp shows the notice that the account may be restricted, so sending is paused; wait, "
+                     "answer the patients' messages, then resume with POST /outbox/resume")
+
+
+def parse_gap(raw: str) -> tuple[float, float]:
+    """WA_SEND_GAP_S as (min, max) seconds: '15-45', '20', '0'; ConfigError in words otherwise."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?)\s*)?", str(raw))
+    if not match:
+        raise ConfigError(f"WA_SEND_GAP_S={raw!r} must be seconds (e.g. 20) or a range MIN-MAX (e.g. 15-45)")
+    low = float(match.group(1))
+    high = float(match.group(2)) if match.group(2) is not None else low
+    if high < low:
+        raise ConfigError(f"WA_SEND_GAP_S={raw!r}: the range must go from the smaller to the larger number")
+    return low, high
+
+
+def body_hash(phone_digits: str, text: str) -> str:
+    """What an Idempotency-Key stands for: the number (as digits) and the text."""
+    return hashlib.sha256(json.dumps([phone_digits, text]).encode("utf-8")).hexdigest()
+
+
+def _iso(value: float | None) -> str | None:
+    return iso(value) if value is not None else None
+
+
+def message_view(row: dict) -> dict:
+    """An outgoing message as the API shows it (`sending` is still `queued` to the CRM)."""
+    return {"id": row["id"], "to": "+" + row["phone"], "status": "queued" if row["status"] == "sending" else
+            row["status"], "reason": row["reason"], "error": row["error"], "queued_at": _iso(row["queued_at"]),
+            "sent_at": _iso(row["sent_at"]), "delivered_at": _iso(row["delivered_at"]),
+            "read_at": _iso(row["read_at"]), "failed_at": _iso(row["failed_at"]), "wa_id": row["wa_id"],
+            "seq": row["seq"]}
+
+
+def received_view(row: dict) -> dict:
+    """A patient's message as the API and the `message.received` event show it."""
+    return {"id": row["id"], "seq": row["seq"], "from": row["from_phone"], "from_jid": row["from_jid"],
+            "text": row["text"], "time": _iso(row["time"]), "kind": row["kind"],
+            "received_at": _iso(row["received_at"])}
+
+
+class Outbox:
+    """Stores, sends one at a time, follows acks and keeps what patients write; see the module's words."""
+
+    def __init__(self, client: Any, settings: Settings, path: Path | None = None,
+                 rng: random.Random | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.client, self.settings, self.clock = client, settings, clock
+        self.path = Path(path) if path else data_dir(settings) / "outbox.sqlite3"
+        self.rng = rng or random.Random()
+        self.gap = parse_gap(settings.send_gap_s)
+        self.store: OutboxStore | None = None
+        self._gap_s = 0.0
+        self._failures = 0
+        self._restricted = False
+        self._reset_at = 0.0
+        self._woken = False
+        self._stopped = False
+        self._running = False
+        self._acks_lock = threading.Lock()
+        self._early_acks: dict[str, int] = {}  # acks that came before send() had stored the WhatsApp id
+        client.subscribe(self._on_session_event)  # a reset or a connect opens the outbox when it matters
+
+    # -- life -----------------------------------------------------------------------------------
+    def open(self) -> Outbox:
+        """Open the file, fail what a crash left `sending`, listen to the session; idempotent."""
+        if self.store is not None:
+            return self
+        self.store = OutboxStore(self.path)
+        self._gap_s = self.draw_gap()
+        for row in self.store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock()):
+            logger.warning("message %s was being sent when the gateway stopped: failed (not sent again)", row["id"])
+            self._emit_status(row)
+        self.client.set_chat_listener(self.on_chat)
+        self._update_watch()
+        return self
+
+    def start(self) -> Outbox:
+        """Open, then run the sender as a background task of the client (eventlet-safe); once."""
+        self.open()
+        if not self._running:
+            self._running = True
+            self.client.spawn(self.run)
+        return self
+
+    def stop(self) -> None:
+        """Stop the sender after its current step."""
+        self._stopped = True
+
+    def run(self) -> None:
+        """The sender: one step at a time, waiting in short slices (the hub is never blocked)."""
+        while not self._stopped:
+            try:
+                wait = self.step()
+            except Exception:  # noqa: BLE001 - the sender must outlive a bug in one step
+                logger.exception("outbox step failed")
+                wait = IDLE_WAIT_S
+            self._wait(wait)
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopped and not self._woken and time.monotonic() < deadline:
+            self.client.sleep(min(SLICE_S, max(0.0, deadline - time.monotonic())))
+        self._woken = False
+
+    def wake(self) -> None:
+        """Look at the queue now (a message came, the session connected)."""
+        self._woken = True
+
+    # -- the CRM's side -------------------------------------------------------------------------
+    def submit(self, phone_digits: str, text: str, key: str | None = None) -> tuple[dict, bool]:
+        """Queue a message (or find the one this Idempotency-Key made); (its view, created)."""
+        row, created = self.open().store.add(phone_digits, text, self.clock(), key,
+                                             body_hash(phone_digits, text) if key else None)
+        if created:
+            logger.info("message %s queued (to %s)", row["id"], fingerprint(phone_digits))
+            self.wake()
+        return message_view(row), created
+
+    def message(self, message_id: str) -> dict | None:
+        """One outgoing message's view, or None."""
+        row = self.open().store.get(message_id)
+        return message_view(row) if row else None
+
+    def listing(self, direction: str, after: int = 0, limit: int = 100) -> list[dict]:
+        """Messages received ('in') or queued ('out') after the cursor `after` (their `seq`), oldest first."""
+        rows = self.open().store.listing(direction, after, limit)
+        return [received_view(r) if direction == "in" else message_view(r) for r in rows]
+
+    def summary(self) -> dict:
+        """Paused or not (and why), and how many messages are in each status."""
+        store = self.open().store
+        now = self.clock()
+        return {"paused": store.meta("paused_reason") is not None, "pause_reason": store.meta("paused_reason"),
+                "pause_error": store.meta("paused_error"), "counts": store.counts(),
+                "sends_last_minute": len(store.attempts_since(now - 60)),
+                "sends_last_day": len(store.attempts_since(now - DAY_S))}
+
+    def resume(self) -> dict:
+        """Resume sending after a pause (a person has looked at the phone)."""
+        self.open().store.set_meta(paused_reason=None, paused_error=None, paused_at=None)
+        self._failures = 0
+        logger.info("sending resumed")
+        self.wake()
+        return self.summary()
+
+    @property
+    def paused(self) -> bool:
+        """True while sending is paused."""
+        return self.open().store.meta("paused_reason") is not None
+
+    # -- the sender -----------------------------------------------------------------------------
+    def draw_gap(self) -> float:
+        """The next gap, drawn from WA_SEND_GAP_S with the outbox's random generator."""
+        low, high = self.gap
+        return low if low == high else self.rng.uniform(low, high)
+
+    def safeguard_wait(self, now: float) -> float:
+        """Seconds until the gap and the caps allow the next send (0: now)."""
+        store = self.store
+        waits = [0.0]
+        last = store.last_settled()
+        if last is not None:
+            waits.append(last + self._gap_s - now)
+        for cap, window in ((self.settings.send_per_minute, 60.0), (self.settings.send_per_day, DAY_S)):
+            if cap > 0:
+                times = store.attempts_since(now - window)
+                if len(times) >= cap:
+                    waits.append(times[len(times) - cap] + window - now)
+        return max(waits)
+
+    def step(self) -> float:
+        """Send the next message if everything allows it; the seconds to wait before the next step."""
+        store = self.open().store
+        if self.paused or self.client.state is not State.CONNECTED:
+            return IDLE_WAIT_S
+        row = store.next_queued()
+        if row is None:
+            return IDLE_WAIT_S
+        wait = self.safeguard_wait(self.clock())
+        if wait > 0:
+            return min(wait, IDLE_WAIT_S)
+        self.send(row)
+        return 0.0
+
+    def send(self, row: dict) -> None:
+        """Send one message through the session: `sending` is committed first, the outcome after."""
+        store = self.store
+        started = self.clock()
+        if not store.mark_sending(row["id"], started):
+            return
+        try:
+            sent = self.client.send_message(row["phone"], row["text"])
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded in words
+            self._after_failure(row["id"], started, exc)
+        else:
+            self._gap_s = self.draw_gap()  # (a success is WhatsApp's ack, not this: the server may still refuse)
+            with self._acks_lock:
+                updated = store.mark_sent(row["id"], sent.wa_id, sent.to_jid, sent.via, self.clock())
+                early = self._early_acks.pop(sent.wa_id, None)
+            logger.info("message %s sent via %s", row["id"], sent.via)
+            self._emit_status(updated)
+            if early is not None:
+                self._apply_acks([_Ack(sent.wa_id, early)], self.clock())
+            self._update_watch()
+
+    def _after_failure(self, message_id: str, started: float, exc: Exception) -> None:
+        reason = getattr(exc, "reason", None)
+        store = self.store
+        self._gap_s = self.draw_gap()
+        if reason == "not_connected" and self._reset_at <= started:
+            store.requeue(message_id, self.clock())  # the worker refused before sending: nothing went out
+            logger.info("message %s waits: the session is not connected", message_id)
+            return
+        if reason == "not_connected":
+            reason, words = "not_connected", RESET
+        elif reason is None and isinstance(exc, ValueError):  # refused before anything was sent
+            reason, words = "rejected", f"the gateway refused to send it: {exc}"
+        elif reason is None:
+            reason, words = "unconfirmed", UNCONFIRMED.format(what=str(exc) or type(exc).__name__)
+        else:
+            words = str(exc)
+        row = store.fail(message_id, reason, words, self.clock())
+        logger.warning("message %s failed: %s", message_id, reason)
+        if row is not None:
+            self._emit_status(row)
+        if reason == "restricted":
+            self.pause("restricted", PAUSED_RESTRICTED)
+        elif reason in COUNTED_FAILURES:
+            self._count_failure()
+
+    def _count_failure(self) -> None:
+        self._failures += 1
+        limit = self.settings.send_pause_after_failures
+        if limit and self._failures >= limit and not self.paused:
+            self.pause("failures", PAUSED_FAILURES.format(n=self._failures))
+
+    def pause(self, reason: str, words: str) -> None:
+        """Stop sending until resume(); tell a person (the notice never holds a phone number or a text)."""
+        now = self.clock()
+        self.open().store.set_meta(paused_reason=reason, paused_error=words, paused_at=now)
+        logger.warning("sending paused (%s)", reason)
+        self.client.emit("outbox.paused", {"reason": reason, "error": words, "paused_at": iso(now)})
+
+    # -- what the session tells ----------------------------------------------------------------
+    def on_chat(self, acks: Iterable[Any], incoming: Iterable[Any], restricted: bool) -> None:
+        """The chat listener (on the session worker's thread): store, emit, never block."""
+        store = self.open().store
+        now = self.clock()
+        changed = self._apply_acks(acks, now)
+        for message in incoming:
+            row = store.add_incoming(message.wa_id, message.from_phone, message.from_jid, message.text,
+                                     message.time, message.kind, now)
+            if row is not None:
+                logger.info("message %s received (from %s)", row["id"], fingerprint(message.from_jid))
+                self.client.emit("message.received", received_view(row))
+        if restricted and not self._restricted:
+            self.pause("restricted", PAUSED_RESTRICTED)
+        self._restricted = restricted
+        if changed:
+            self._update_watch()
+
+    def _apply_acks(self, acks: Iterable[Any], now: float) -> bool:
+        """Move messages by their acks (an ack for an id not stored yet waits for send() to store it)."""
+        changed = False
+        for ack in acks:
+            if ack.ack >= 1:
+                self._failures = 0  # the server took a message: the failures are no longer in a row
+            with self._acks_lock:
+                row = self.store.apply_ack(ack.wa_id, ack.ack, now)
+                if row is None and not self.store.knows(ack.wa_id):
+                    if len(self._early_acks) > 1000:
+                        self._early_acks.clear()
+                    self._early_acks[ack.wa_id] = ack.ack
+            if row is not None:
+                changed = True
+                self._emit_status(row)
+                if row["status"] == "failed":
+                    self._count_failure()
+        return changed
+
+    def _on_session_event(self, event: str, payload: dict) -> None:
+        """A reset fails what waits (a new link may be another account); connecting wakes the sender."""
+        if event != "status":
+            return
+        if payload.get("state") == State.IDLE.value and payload.get("reason") == Reason.FORCE_RESET.value:
+            self._reset_at = self.clock()
+            for row in self.open().store.fail_all("queued", "not_connected", RESET, self._reset_at):
+                self._emit_status(row)
+        elif payload.get("state") == State.CONNECTED.value:
+            self.start()
+            self._update_watch()
+            self.wake()
+
+    def _emit_status(self, row: dict) -> None:
+        self.client.emit("message.status", message_view(row))
+
+    def _update_watch(self) -> None:
+        if self.store is not None:
+            self.client.watch_messages(self.store.watched(self.clock() - WATCH_DAYS * DAY_S))
+
+
+@dataclass(frozen=True)
+class _Ack:
+    wa_id: str
+    ack: int
+
+
+class ContactBook:
+    """Whether numbers have WhatsApp, asked of the session and remembered for WA_CONTACT_CACHE_S."""
+
+    def __init__(self, client: Any, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client, self.ttl_s, self.clock = client, ttl_s, clock
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    def on_whatsapp(self, phone_digits: str) -> bool:
+        """True when the number has WhatsApp (the session's answer, or a remembered one)."""
+        now = self.clock()
+        known = self._known.get(phone_digits)
+        if known is not None and now - known[1] < self.ttl_s:
+            return known[0]
+        answer = bool(self.client.contact_exists(phone_digits))
+        if len(self._known) > 10000:
+            self._known.clear()
+        self._known[phone_digits] = (answer, now)
+        return answer
+
+
+def data_dir(settings: Settings) -> Path:
+    """WA_DATA_DIR, or the directory that holds the profile (the profile itself is deleted on a reset)."""
+    if settings.data_dir:
+        return Path(settings.data_dir).expanduser().resolve()
+    return Path(settings.profile_dir).expanduser().resolve().parent

@@ -1,0 +1,168 @@
+"""Messages for the CRM: queue a reminder, follow it to read, read the patients' replies, ask about a number."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
+
+from wa_client import State
+from wa_client.chat import MAX_TEXT
+from wa_client.commands import normalize_phone
+from wa_client.outbox import ContactBook, IdempotencyConflict, Outbox
+
+from . import EXTENSION, get_client
+
+logger = logging.getLogger(__name__)
+
+OUTBOX = "wa_outbox"
+CONTACTS = "wa_contacts"
+#: Reminders are short; WhatsApp allows 65536 characters, the body limit (16 KiB) about 4000 anyway.
+MAX_TEXT_CHARS = MAX_TEXT
+MAX_KEY_CHARS = 200
+#: Whitespace as JSON Schema's (ECMAScript's) `\s` knows it: a text of only these is empty.
+BLANKS = " \t\n\v\f\r\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))
+FIELDS = frozenset({"phone", "text", "wait"})
+LIST_LIMIT = 500
+HOW = 'send {"phone": "+55 11 99999 0000", "text": "..."} (and optionally "wait": false)'
+NOT_CONNECTED = ("WhatsApp is not connected (the session is {state}); the message was not stored. Send it without "
+                 '"wait": false to let it wait in the queue, or link WhatsApp first')
+PAUSED = "sending is paused ({reason}); the message was not stored. {words}"
+KEY_REUSED = ("this Idempotency-Key was used for a different message (another phone or text); nothing was stored. "
+              "Use a new key for a new message")
+CONTACT_NOT_CONNECTED = "WhatsApp is not connected (the session is {state}); only a connected session can ask"
+
+messages = Blueprint("messages", __name__)
+
+
+def init_app(app: Flask) -> None:
+    """Register the routes and the outbox (its file opens on first use, its sender when WhatsApp connects)."""
+    client = app.extensions[EXTENSION]
+    settings = client.settings
+    app.extensions[OUTBOX] = Outbox(client, settings)
+    app.extensions[CONTACTS] = ContactBook(client, settings.contact_cache_s)
+    app.register_blueprint(messages)
+
+
+def get_outbox() -> Outbox:
+    """The app's outbox, opened."""
+    return current_app.extensions[OUTBOX].open()
+
+
+def _body() -> dict:
+    body = request.get_json(force=True, silent=True)  # the guards have refused malformed JSON already
+    if not isinstance(body, dict):
+        abort(400, HOW)
+    unknown = sorted(set(body) - FIELDS)
+    if unknown:
+        abort(400, f"unknown field(s) {', '.join(repr(k[:40]) for k in unknown[:5])}; {HOW}")
+    return body
+
+
+def _text(body: dict) -> str:
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip(BLANKS) or not text.strip():
+        abort(400, f'"text" must be a non-empty string; {HOW}')
+    if len(text) > MAX_TEXT_CHARS:
+        abort(400, f'"text" has {len(text)} characters; at most {MAX_TEXT_CHARS} are accepted')
+    return text
+
+
+def _phone(raw: object) -> str:
+    try:
+        return normalize_phone(raw)
+    except ValueError as exc:
+        abort(400, str(exc))
+
+
+def _key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_CHARS:
+        abort(400, f"Idempotency-Key must have 1 to {MAX_KEY_CHARS} characters")
+    return key
+
+
+@messages.post("/messages")
+def send_message() -> tuple[Response, int]:
+    """Queue a message: 202 {"id", "status": "queued"}; the same Idempotency-Key and body again: 200, same id."""
+    body = _body()
+    phone, text, key = _phone(body.get("phone")), _text(body), _key()
+    wait = body.get("wait", True)
+    if not isinstance(wait, bool):
+        abort(400, '"wait" must be true or false')
+    outbox = get_outbox()
+    if not wait:
+        state = get_client().state
+        if state is not State.CONNECTED:
+            return jsonify(error=NOT_CONNECTED.format(state=state.value)), 409
+        summary = outbox.summary()
+        if summary["paused"]:
+            return jsonify(error=PAUSED.format(reason=summary["pause_reason"], words=summary["pause_error"])), 409
+    try:
+        view, created = outbox.submit(phone, text, key)
+    except IdempotencyConflict:
+        return jsonify(error=KEY_REUSED), 409
+    response = jsonify(view)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/messages/{view['id']}"
+    return response, 202 if created else 200
+
+
+@messages.get("/messages/<message_id>")
+def message(message_id: str) -> Response | tuple[Response, int]:
+    """One message: status, reason and error in words, and its times."""
+    view = get_outbox().message(message_id[:64])
+    if view is None:
+        return jsonify(error="no message has this id"), 404
+    return jsonify(view)
+
+
+@messages.get("/messages")
+def listing() -> Response:
+    """Messages received (direction=in, the default) or queued (direction=out) after a cursor, oldest first."""
+    direction = request.args.get("direction", "in")
+    if direction not in ("in", "out"):
+        abort(400, "direction must be 'in' (received) or 'out' (queued by the CRM)")
+    try:
+        after = int(request.args.get("after", "0"))
+        limit = int(request.args.get("limit", "100"))
+    except ValueError:
+        abort(400, "after and limit must be whole numbers (after: the last seq you have, 0 for all)")
+    if after < 0 or not 1 <= limit <= LIST_LIMIT:
+        abort(400, f"after must be 0 or more and limit between 1 and {LIST_LIMIT}")
+    found = get_outbox().listing(direction, after, limit)
+    return jsonify(messages=found, next_after=found[-1]["seq"] if found else after)
+
+
+@messages.get("/outbox")
+def outbox_summary() -> Response:
+    """Whether sending is paused (and why), and how many messages are in each status."""
+    return jsonify(get_outbox().summary())
+
+
+@messages.post("/outbox/resume")
+def resume() -> Response:
+    """Resume sending after a pause (after a person has looked at the clinic phone)."""
+    return jsonify(get_outbox().resume())
+
+
+@messages.get("/contacts/<phone>")
+def contact(phone: str) -> tuple[Response, int]:
+    """Whether a number has WhatsApp: {"phone": "+E164", "on_whatsapp"} (remembered for WA_CONTACT_CACHE_S)."""
+    digits = _phone(phone)
+    client = get_client()
+    if client.state is not State.CONNECTED:
+        return jsonify(error=CONTACT_NOT_CONNECTED.format(state=client.state.value)), 409
+    try:
+        known = current_app.extensions[CONTACTS].on_whatsapp(digits)
+    except Exception as exc:  # noqa: BLE001 - SendError (not_connected, unavailable) or no answer in time
+        reason = getattr(exc, "reason", None)
+        if reason == "not_connected":
+            return jsonify(error=str(exc)), 409
+        logger.warning("contact lookup failed: %s", reason or type(exc).__name__)
+        return jsonify(error=str(exc) or "WhatsApp did not answer; try again"), 503
+    return jsonify(phone="+" + digits, on_whatsapp=known), 200
