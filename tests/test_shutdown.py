@@ -151,3 +151,33 @@ def test_sigterm_quits_the_browser_and_keeps_the_login(gateway_factory, simulato
     second.wait_status("connected")
     assert "qr" not in [change["state"] for change in second.get("/history").json()["history"]]
     assert second.stop(check=True) == 0
+
+
+# -- the client without Flask -----------------------------------------------------------------------------------------
+LIBRARY_USE = r"""
+import sys, time
+from wa_client import Settings, WhatsAppClient
+client = WhatsAppClient(Settings.from_mapping({"wa_url": sys.argv[1], "profile_dir": sys.argv[2]}))
+client.start_session()
+deadline = time.monotonic() + 60
+while client.state.value != "qr" and time.monotonic() < deadline:
+    time.sleep(0.1)
+print(client.state.value, *sorted(client.browser_pids()), flush=True)
+sys.exit(0)  # no shutdown(), no force_reset(): the browser's own atexit stop must end it
+"""
+
+
+@pytest.mark.browser
+def test_a_script_that_exits_without_shutdown_leaves_no_browser(simulator, private_tmp):
+    profile_dir = private_tmp / "profile"
+    done = subprocess.run([os.sys.executable, "-c", LIBRARY_USE, simulator.url, str(profile_dir)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(private_tmp)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    state, *pids = done.stdout.split()
+    assert state == "qr", done.stderr[-2000:]
+    assert pids, "the script saw no browser"
+    def running(pid: int) -> bool:  # the script printed them a moment ago: a reused pid is not a worry here
+        info = procs.info(pid)
+        return info is not None and info.state not in ("Z", "X")
+
+    wait_until(lambda: not any(running(int(pid)) for pid in pids), 10, what="the browser to be gone with the script")
