@@ -69,10 +69,7 @@ def test_the_token_is_never_logged(app_factory, caplog):
 @pytest.mark.parametrize("auth", [None, {}, {"token": "wrong"}, {"token": 123}, "just-a-string"])
 def test_socket_without_the_token_is_refused(app_factory, auth):
     flask_app = app_factory(api_token=TOKEN)
-    try:
-        sio = app_module.socketio.test_client(flask_app, auth=auth)
-    except ConnectionRefusedError:
-        return
+    sio = app_module.socketio.test_client(flask_app, auth=auth)
     assert not sio.is_connected()
 
 
