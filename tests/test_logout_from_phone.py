@@ -12,6 +12,7 @@ from tests.helpers import (
     holds_for,
     nothing_left,
     phone_scans,
+    sim_events,
     wait_state,
     wait_until,
 )
@@ -92,7 +93,10 @@ def test_logout_from_phone_ends_in_disconnected_and_deletes_profile(make_client,
 
 def test_a_crm_logout_racing_a_phone_logout_keeps_the_phones_reason(make_client, simulator):
     client = connected_client(make_client, simulator)
-    simulator.logout()  # the phone first
+    closed = len(sim_events(simulator, "connection_closed"))
+    simulator.logout()  # the phone first; its page leaves (logs out) on its next poll of the server
+    # Before the page has heard of it, a CRM logout would be the first to log out: no race to test.
+    wait_until(lambda: len(sim_events(simulator, "connection_closed")) > closed, 15, what="the page to log out")
     try:
         status = client.logout(timeout=10)  # the CRM a moment later
     except StateError as exc:
