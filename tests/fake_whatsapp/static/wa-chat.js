@@ -14,17 +14,7 @@
     2: ["msg-dblcheck", " Delivered "], 3: ["msg-dblcheck", " Read "], 4: ["msg-dblcheck", " Played "]};
   var DECRYPT_MS = 150;  // a patient's message shows as "ciphertext" for this long
 
-  function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, function (ch) {
-      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[ch];
-    });
-  }
-
-  function element(markup) {
-    var holder = document.createElement("div");
-    holder.innerHTML = markup.trim();
-    return holder.firstElementChild;
-  }
+  var escapeHtml = window.WAViews.escapeHtml, element = window.WAViews.element;  // wa-views.js loads first
 
   /* hooks: {modules, config(), send(payload, via), exists(digits), app, layer, V, route} */
   function create(hooks) {

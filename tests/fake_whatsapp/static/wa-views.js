@@ -354,5 +354,5 @@
     };
   }
 
-  window.WAViews = {create: views, NAMES: NAMES, DRIFT: DRIFT};
+  window.WAViews = {create: views, NAMES: NAMES, DRIFT: DRIFT, escapeHtml: escapeHtml, element: element};
 })();
