@@ -79,6 +79,8 @@ def test_the_same_idempotency_key_gives_the_same_message_and_another_body_is_ref
                          headers={"Idempotency-Key": "crm-appointment-17"})
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    retry = gateway.post("/messages", json={**body, "wait": False}, headers={"Idempotency-Key": "crm-appointment-17"})
+    assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]  # stored already: not a 409
     other = gateway.post("/messages", json={**body, "text": "Outra coisa"},
                          headers={"Idempotency-Key": "crm-appointment-17"})
     assert other.status_code == 409 and "different message" in other.json()["error"]

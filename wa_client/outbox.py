@@ -163,6 +163,10 @@ class Outbox:
             self.wake()
         return message_view(row), created
 
+    def made_by(self, key: str) -> bool:
+        """True when this Idempotency-Key has made a message already."""
+        return self.open().store.by_key(key) is not None
+
     def message(self, message_id: str) -> dict | None:
         """One outgoing message's view, or None."""
         row = self.open().store.get(message_id)
