@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.client_kit import wait_until
 from tests.fixtures_gateway import *  # noqa: F403 - the gateway fixtures
-from tests.gateway import SocketEvents
-from tests.test_webhooks import Receiver
+from tests.gateway import SocketEvents, wait_until
+from tests.messages_kit import Hook
 from wa_client.webhooks import verify
 
 PATIENT = "+55 11 99999 0000"
@@ -109,7 +108,7 @@ def test_the_outbox_is_a_private_file_that_outlives_the_gateway(gateway_factory)
 
 
 def test_a_reset_fails_waiting_messages_in_words_on_http_socketio_and_webhooks(gateway_factory):
-    hook = Receiver()
+    hook = Hook().up()
     try:
         gateway = gateway_factory(WA_WEBHOOK_URL=hook.url, WA_WEBHOOK_SECRET=SECRET)
         listener = SocketEvents(gateway.url)
@@ -129,7 +128,7 @@ def test_a_reset_fails_waiting_messages_in_words_on_http_socketio_and_webhooks(g
         assert verify(SECRET, call["headers"]["X-Timestamp"], call["body"], call["headers"]["X-Signature"])
         assert json.loads(call["body"])["data"]["id"] == queued["id"]
     finally:
-        hook.close()
+        hook.down()
 
 
 def test_sending_can_be_resumed_and_the_outbox_says_whether_it_is_paused(gateway):
