@@ -15,7 +15,7 @@ import pytest
 
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
-from tests.receivers import Receiver
+from tests.receivers import Hook
 from wa_client.webhooks import verify
 
 PATIENT = "+55 11 99999 0000"
@@ -78,6 +78,8 @@ def test_the_same_idempotency_key_gives_the_same_message_and_another_body_is_ref
                          headers={"Idempotency-Key": "crm-appointment-17"})
     assert (first.status_code, again.status_code) == (202, 200)
     assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    retry = gateway.post("/messages", json={**body, "wait": False}, headers={"Idempotency-Key": "crm-appointment-17"})
+    assert retry.status_code == 200 and retry.json()["id"] == first.json()["id"]  # stored already: not a 409
     other = gateway.post("/messages", json={**body, "text": "Outra coisa"},
                          headers={"Idempotency-Key": "crm-appointment-17"})
     assert other.status_code == 409 and "different message" in other.json()["error"]
@@ -106,7 +108,7 @@ def test_the_outbox_is_a_private_file_that_outlives_the_gateway(gateway_factory)
 
 
 def test_a_reset_fails_waiting_messages_in_words_on_http_socketio_and_webhooks(gateway_factory):
-    hook = Receiver()
+    hook = Hook().up()
     try:
         gateway = gateway_factory(WA_WEBHOOK_URL=hook.url, WA_WEBHOOK_SECRET=SECRET)
         listener = SocketEvents(gateway.url)
@@ -126,7 +128,7 @@ def test_a_reset_fails_waiting_messages_in_words_on_http_socketio_and_webhooks(g
         assert verify(SECRET, call["headers"]["X-Timestamp"], call["body"], call["headers"]["X-Signature"])
         assert json.loads(call["body"])["data"]["id"] == queued["id"]
     finally:
-        hook.close()
+        hook.down()
 
 
 def test_sending_can_be_resumed_and_the_outbox_says_whether_it_is_paused(gateway):

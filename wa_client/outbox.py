@@ -104,6 +104,7 @@ class Outbox:
         self._stopped = False
         self._running = False
         self._acks_lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._early_acks: dict[str, int] = {}  # acks that came before send() had stored the WhatsApp id
         client.subscribe(self._on_session_event)  # a reset or a connect opens the outbox when it matters
 
@@ -112,9 +113,14 @@ class Outbox:
         """Open the file, fail what a crash left `sending`, listen to the session; idempotent."""
         if self.store is not None:
             return self
-        self.store = OutboxStore(self.path)
-        self._gap_s = self.draw_gap()
-        for row in self.store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock()):
+        with self._open_lock:  # a request and a session event may come at once
+            if self.store is not None:
+                return self
+            store = OutboxStore(self.path)
+            self._gap_s = self.draw_gap()
+            recovered = store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock())
+            self.store = store
+        for row in recovered:
             logger.warning("message %s was being sent when the gateway stopped: failed (not sent again)", row["id"])
             self._emit_status(row)
         self.client.set_chat_listener(self.on_chat)
@@ -162,6 +168,10 @@ class Outbox:
             logger.info("message %s queued (to %s)", row["id"], fingerprint(phone_digits))
             self.wake()
         return message_view(row), created
+
+    def made_by(self, key: str) -> bool:
+        """True when this Idempotency-Key has made a message already."""
+        return self.open().store.by_key(key) is not None
 
     def message(self, message_id: str) -> dict | None:
         """One outgoing message's view, or None."""

@@ -108,6 +108,12 @@ class OutboxStore:
             row = self._db.execute("SELECT * FROM outgoing WHERE id = ?", (message_id,)).fetchone()
         return dict(row) if row else None
 
+    def by_key(self, key: str) -> dict | None:
+        """The message an Idempotency-Key made, or None."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM outgoing WHERE idempotency_key = ?", (key,)).fetchone()
+        return dict(row) if row else None
+
     def next_queued(self) -> dict | None:
         """The oldest message waiting to be sent."""
         with self._lock:
