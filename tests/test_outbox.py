@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pytest
 
 from wa_client import ConfigError, Settings, State
-from wa_client.outbox import ContactBook, IdempotencyConflict, Outbox, parse_gap
+from wa_client.contacts import ContactBook
+from wa_client.outbox import IdempotencyConflict, Outbox, parse_gap
 
 
 @dataclass(frozen=True)

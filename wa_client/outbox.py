@@ -10,8 +10,6 @@ restriction notice, until `resume()`.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import random
 import re
@@ -23,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, Settings
-from .outbox_store import IdempotencyConflict, OutboxStore
+from .outbox_store import IdempotencyConflict, OutboxStore, body_hash, message_view, received_view
 from .qr import fingerprint, iso
 from .states import Reason, State
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Outbox", "ContactBook", "IdempotencyConflict", "parse_gap", "body_hash", "message_view"]
+__all__ = ["Outbox", "IdempotencyConflict", "parse_gap", "body_hash", "message_view"]
 
 IDLE_WAIT_S = 1.0
 SLICE_S = 0.05
@@ -59,31 +57,6 @@ def parse_gap(raw: str) -> tuple[float, float]:
     if high < low:
         raise ConfigError(f"WA_SEND_GAP_S={raw!r}: the range must go from the smaller to the larger number")
     return low, high
-
-
-def body_hash(phone_digits: str, text: str) -> str:
-    """What an Idempotency-Key stands for: the number (as digits) and the text."""
-    return hashlib.sha256(json.dumps([phone_digits, text]).encode("utf-8")).hexdigest()
-
-
-def _iso(value: float | None) -> str | None:
-    return iso(value) if value is not None else None
-
-
-def message_view(row: dict) -> dict:
-    """An outgoing message as the API shows it (`sending` is still `queued` to the CRM)."""
-    return {"id": row["id"], "to": "+" + row["phone"], "status": "queued" if row["status"] == "sending" else
-            row["status"], "reason": row["reason"], "error": row["error"], "queued_at": _iso(row["queued_at"]),
-            "sent_at": _iso(row["sent_at"]), "delivered_at": _iso(row["delivered_at"]),
-            "read_at": _iso(row["read_at"]), "failed_at": _iso(row["failed_at"]), "wa_id": row["wa_id"],
-            "seq": row["seq"]}
-
-
-def received_view(row: dict) -> dict:
-    """A patient's message as the API and the `message.received` event show it."""
-    return {"id": row["id"], "seq": row["seq"], "from": row["from_phone"], "from_jid": row["from_jid"],
-            "text": row["text"], "time": _iso(row["time"]), "kind": row["kind"],
-            "received_at": _iso(row["received_at"])}
 
 
 class Outbox:
@@ -360,26 +333,6 @@ class Outbox:
 class _Ack:
     wa_id: str
     ack: int
-
-
-class ContactBook:
-    """Whether numbers have WhatsApp, asked of the session and remembered for WA_CONTACT_CACHE_S."""
-
-    def __init__(self, client: Any, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.client, self.ttl_s, self.clock = client, ttl_s, clock
-        self._known: dict[str, tuple[bool, float]] = {}
-
-    def on_whatsapp(self, phone_digits: str) -> bool:
-        """True when the number has WhatsApp (the session's answer, or a remembered one)."""
-        now = self.clock()
-        known = self._known.get(phone_digits)
-        if known is not None and now - known[1] < self.ttl_s:
-            return known[0]
-        answer = bool(self.client.contact_exists(phone_digits))
-        if len(self._known) > 10000:
-            self._known.clear()
-        self._known[phone_digits] = (answer, now)
-        return answer
 
 
 def data_dir(settings: Settings) -> Path:

@@ -7,6 +7,8 @@ sender, the chat listener and the HTTP routes alike, threads or green threads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import sqlite3
 import threading
@@ -14,6 +16,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from .qr import iso
 
 #: The order of an outgoing message's life: a status never moves back (failed ends it).
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
@@ -44,6 +48,32 @@ CREATE TABLE IF NOT EXISTS incoming (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
+
+
+
+def body_hash(phone_digits: str, text: str) -> str:
+    """What an Idempotency-Key stands for: the number (as digits) and the text."""
+    return hashlib.sha256(json.dumps([phone_digits, text]).encode("utf-8")).hexdigest()
+
+
+def _iso(value: float | None) -> str | None:
+    return iso(value) if value is not None else None
+
+
+def message_view(row: dict) -> dict:
+    """An outgoing message as the API shows it (`sending` is still `queued` to the CRM)."""
+    return {"id": row["id"], "to": "+" + row["phone"], "status": "queued" if row["status"] == "sending" else
+            row["status"], "reason": row["reason"], "error": row["error"], "queued_at": _iso(row["queued_at"]),
+            "sent_at": _iso(row["sent_at"]), "delivered_at": _iso(row["delivered_at"]),
+            "read_at": _iso(row["read_at"]), "failed_at": _iso(row["failed_at"]), "wa_id": row["wa_id"],
+            "seq": row["seq"]}
+
+
+def received_view(row: dict) -> dict:
+    """A patient's message as the API and the `message.received` event show it."""
+    return {"id": row["id"], "seq": row["seq"], "from": row["from_phone"], "from_jid": row["from_jid"],
+            "text": row["text"], "time": _iso(row["time"]), "kind": row["kind"],
+            "received_at": _iso(row["received_at"])}
 
 
 class IdempotencyConflict(ValueError):

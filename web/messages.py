@@ -9,7 +9,8 @@ from flask import Blueprint, Flask, Response, abort, current_app, jsonify, reque
 from wa_client import State
 from wa_client.chat import MAX_TEXT
 from wa_client.commands import normalize_phone
-from wa_client.outbox import ContactBook, IdempotencyConflict, Outbox
+from wa_client.contacts import ContactBook
+from wa_client.outbox import IdempotencyConflict, Outbox
 
 from . import EXTENSION, get_client
 
