@@ -138,6 +138,15 @@ class Simulator:
         """What the account really sent, oldest first (the exactly-once proof)."""
         return self.messages()["sent"]
 
+    def sent_once_there_are(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """sent_messages() once it holds `count` messages: WhatsApp resolves "added" before its server has the
+        message, as the real one does, so a test waits for the server's record instead of reading it at once."""
+        def enough() -> list[dict] | None:
+            sent = self.sent_messages()
+            return sent if len(sent) >= count else None
+
+        return wait_until(enough, timeout, what=f"the phone to have {count} sent message(s)")
+
     def received_messages(self) -> list[dict]:
         """What patients sent to the account, oldest first."""
         return self.messages()["received"]

@@ -50,7 +50,7 @@ def test_a_message_goes_out_once_through_the_modules_and_its_acks_reach_the_list
     sent = client.send_message(PATIENT, "Reminder: tomorrow 10:30")
     assert sent.via == "modules" and sent.to_jid == f"{PATIENT}@c.us"
     client.watch_messages([sent.wa_id])
-    assert [(m["id"], m["to"], m["text"]) for m in simulator.sent_messages()] == [
+    assert [(m["id"], m["to"], m["text"]) for m in simulator.sent_once_there_are(1)] == [
         (sent.wa_id, PATIENT, "Reminder: tomorrow 10:30")]
     wait_until(lambda: client.heard.acks_of(sent.wa_id)[-1:] == [3], 10, what="the read ack")
     assert client.heard.acks_of(sent.wa_id) == sorted(set(client.heard.acks_of(sent.wa_id)))  # each change once
@@ -76,7 +76,7 @@ def test_a_number_known_by_its_lid_is_sent_to_the_lid(connected, simulator):
     client = connected(lid_numbers=[PATIENT])
     sent = client.send_message("+55 11 98888 0000", "hello")
     assert sent.to_jid.endswith("@lid")
-    assert [m["to"] for m in simulator.sent_messages()] == [PATIENT]
+    assert [m["to"] for m in simulator.sent_once_there_are(1)] == [PATIENT]
 
 
 def test_contact_exists_asks_whatsapp(connected):
@@ -128,7 +128,7 @@ def test_without_modules_the_page_route_sends_and_the_session_stays_connected(co
     history = len(client.history())
     sent = client.send_message(PATIENT, "See you at 10:30 & bring your card")
     assert sent.via == "page" and sent.wa_id.startswith(f"true_{PATIENT}@c.us_")
-    assert [(m["id"], m["text"], m["via"]) for m in simulator.sent_messages()] == [
+    assert [(m["id"], m["text"], m["via"]) for m in simulator.sent_once_there_are(1)] == [
         (sent.wa_id, "See you at 10:30 & bring your card", "page")]
     assert client.status()["state"] == "connected" and client.history()[history:] == []
     client.watch_messages([sent.wa_id])  # without modules, the acks come from the ticks in the open chat

@@ -97,7 +97,7 @@ def test_a_message_sent_through_the_modules_reaches_the_phone_and_its_acks_advan
     driver.execute_script(LISTEN)
     answer = send(driver, PATIENT, "Your appointment is tomorrow at 10:30")
     assert answer["to"] == f"{PATIENT}@c.us" and answer["id"].startswith(f"true_{PATIENT}@c.us_")
-    sent = simulator.sent_messages()
+    sent = simulator.sent_once_there_are(1)
     assert [(m["id"], m["to"], m["text"], m["via"]) for m in sent] == [
         (answer["id"], PATIENT, "Your appointment is tomorrow at 10:30", "modules")]
     wait(driver).until(lambda d: current_ack(d, answer["id"]) == 3)
@@ -117,7 +117,7 @@ def test_a_lid_number_is_reached_through_its_lid_and_not_straight_at_c_us(simula
     assert "No LID for user" in send(driver, PATIENT, "direct", direct=True)["error"]
     answer = send(driver, PATIENT, "through the lid")
     assert answer["to"].endswith("@lid")
-    assert [(m["to"], m["jid"]) for m in simulator.sent_messages()] == [(PATIENT, answer["to"])]
+    assert [(m["to"], m["jid"]) for m in simulator.sent_once_there_are(1)] == [(PATIENT, answer["to"])]
 
 
 @pytest.mark.parametrize("knob", ["send_fails", "restricted"])
@@ -175,7 +175,7 @@ def test_the_send_route_types_the_text_and_the_send_button_sends_it(simulator, m
     assert first(driver, '[role="textbox"][contenteditable="true"]').text == "See you at 10:30"
     button.click()
     row = first(driver, f'[data-id^="true_{PATIENT}@c.us_"]')
-    assert [(m["id"], m["text"], m["via"]) for m in simulator.sent_messages()] == [
+    assert [(m["id"], m["text"], m["via"]) for m in simulator.sent_once_there_are(1)] == [
         (row.get_attribute("data-id"), "See you at 10:30", "page")]
     wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, f'[data-id="{row.get_attribute("data-id")}"] '
                                                                  '[aria-label=" Read "]'))
