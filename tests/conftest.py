@@ -218,8 +218,19 @@ def http(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def gateway_factory(simulator: Simulator, request: pytest.FixtureRequest) -> Iterator[Callable[..., Gateway]]:
-    """`gateway_factory(**env)`: `python app.py` against the simulator; stopped and checked at teardown."""
+def shared_home() -> Iterator[Path]:
+    """A directory for what outlives one gateway (a saved profile a second gateway finds); removed after every
+    gateway of the test has stopped (gateway_factory depends on it, so it is torn down first)."""
+    path = Path(tempfile.mkdtemp(prefix="wa-shared-home-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def gateway_factory(simulator: Simulator, request: pytest.FixtureRequest,
+                    shared_home: Path) -> Iterator[Callable[..., Gateway]]:
+    """`gateway_factory(**env)`: `python app.py` against the simulator; stopped and checked at teardown, and
+    every gateway's home removed then (also those a test kept with `stop(keep_home=True)`)."""
     started: list[Gateway] = []
 
     def start(**env: Any) -> Gateway:
@@ -235,6 +246,8 @@ def gateway_factory(simulator: Simulator, request: pytest.FixtureRequest) -> Ite
             gateway.stop(check=True)
         except AssertionError as exc:
             failures.append(str(exc))
+        finally:
+            shutil.rmtree(gateway.home, ignore_errors=True)
     assert not failures, failures
 
 

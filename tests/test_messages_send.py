@@ -6,9 +6,6 @@ The simulator's `/phone/messages` list (what the account really sent) is the pro
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -128,23 +125,19 @@ def test_an_idempotency_key_sends_once(gateway_factory, simulator):
     assert sent_texts(simulator) == ["Confirme sua consulta"]
 
 
-def test_a_restart_with_queued_messages_sends_each_exactly_once(gateway_factory, simulator):
-    home = Path(tempfile.mkdtemp(prefix="wa-messages-restart-"))
-    try:
-        first = gateway_factory(profile_dir=home / "profile", WA_SEND_GAP_S="30", WA_SEND_PER_MINUTE="0")
-        link(first, simulator)
-        ids = [send(first, f"lembrete {n}")["id"] for n in range(3)]
-        wait_message(first, ids[0], ("sent", "delivered", "read"))
-        assert [first.get(f"/messages/{i}").json()["status"] for i in ids[1:]] == ["queued", "queued"]
-        first.stop()  # SIGTERM while two messages wait out the gap; the saved login and the outbox stay
-        second = gateway_factory(profile_dir=home / "profile", WA_AUTOSTART="1", **NO_SAFEGUARDS)
-        second.wait_status("connected", timeout=60)
-        for message_id in ids:
-            wait_message(second, message_id, ("sent", "delivered", "read"))
-        assert sorted(sent_texts(simulator, 3)) == [f"lembrete {n}" for n in range(3)]
-        assert holds_for(lambda: len(simulator.sent_messages()) == 3, 2.0)
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+def test_a_restart_with_queued_messages_sends_each_exactly_once(gateway_factory, simulator, shared_home):
+    first = gateway_factory(profile_dir=shared_home / "profile", WA_SEND_GAP_S="30", WA_SEND_PER_MINUTE="0")
+    link(first, simulator)
+    ids = [send(first, f"lembrete {n}")["id"] for n in range(3)]
+    wait_message(first, ids[0], ("sent", "delivered", "read"))
+    assert [first.get(f"/messages/{i}").json()["status"] for i in ids[1:]] == ["queued", "queued"]
+    first.stop()  # SIGTERM while two messages wait out the gap; the saved login and the outbox stay
+    second = gateway_factory(profile_dir=shared_home / "profile", WA_AUTOSTART="1", **NO_SAFEGUARDS)
+    second.wait_status("connected", timeout=60)
+    for message_id in ids:
+        wait_message(second, message_id, ("sent", "delivered", "read"))
+    assert sorted(sent_texts(simulator, 3)) == [f"lembrete {n}" for n in range(3)]
+    assert holds_for(lambda: len(simulator.sent_messages()) == 3, 2.0)
 
 
 def test_a_logout_keeps_messages_waiting_and_a_reset_fails_them_in_words(gateway_factory, simulator):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,13 +23,9 @@ FAST_RESTART = {"WA_RESTART_ON_CRASH": "1", "WA_RESTART_BACKOFF_S": "0.2"}
 
 
 @pytest.fixture
-def saved_profile():
-    """A profile directory that outlives one gateway (for a second one to find)."""
-    home = Path(tempfile.mkdtemp(prefix="wa-unattended-"))
-    yield home / "profile"
-    import shutil
-
-    shutil.rmtree(home, ignore_errors=True)
+def saved_profile(shared_home):
+    """A profile directory that outlives one gateway (for a second one to find); gone after the test's gateways."""
+    return shared_home / "profile"
 
 
 def _link(gateway: Gateway, simulator) -> None:
