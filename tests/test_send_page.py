@@ -72,6 +72,15 @@ def test_a_number_without_whatsapp_fails_in_words_and_nothing_is_sent(connected,
     assert simulator.sent_messages() == []
 
 
+def test_with_the_dom_signs_renamed_the_modules_alone_send_and_hear_the_acks(connected, simulator):
+    client = connected(dom_drift=True)  # every DOM sign renamed: the modules channel alone reads the page
+    sent = client.send_message(PATIENT, "Reminder: tomorrow 10:30")
+    assert sent.via == "modules"
+    client.watch_messages([sent.wa_id])
+    assert [m["id"] for m in simulator.sent_once_there_are(1)] == [sent.wa_id]
+    wait_until(lambda: client.heard.acks_of(sent.wa_id)[-1:] == [3], 10, what="the read ack")
+
+
 def test_a_number_known_by_its_lid_is_sent_to_the_lid(connected, simulator):
     client = connected(lid_numbers=[PATIENT])
     sent = client.send_message("+55 11 98888 0000", "hello")
