@@ -66,6 +66,7 @@ const shown = (el) => !!el && !!(el.offsetWidth || el.offsetHeight || el.getClie
 const trap = (el) => {
   const own = low(text(el)) || low(el.getAttribute('aria-label'));
   if (!P.allowLogout && S.TRAP_TEXTS.some((t) => own.includes(t))) return true;
+  if (S.PASSKEY_TEXTS.some((t) => low(text(document.body)).includes(t))) return true;  // its "Continue": never
   const box = el.closest(S.DIALOG);
   return !!box && low(text(box)).includes(S.USE_HERE_TEXT) && !own.includes(S.USE_HERE_TEXT);
 };

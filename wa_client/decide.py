@@ -34,6 +34,7 @@ class Effect(StrEnum):
     TICK_STAY_LOGGED_IN = "tick_stay_logged_in"  # make sure #auto-logout-toggle is ticked
     REPORT_UNRECOGNISED = "report_unrecognised"  # log what the probe saw, once; keep a screenshot
     REPORT_OTHER_TAB = "report_other_tab"  # two WhatsApp tabs in our own browser: a bug to log
+    KEEP_SCREENSHOT = "keep_screenshot"  # keep a picture of the page for /screenshot.png (run before an ending)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ def _reaction(page: Page, state: State) -> Reaction:
         Page.CONFLICT: Reaction(S.CONFLICT, effects=(Effect.TAKE_OVER,)),
         Page.OTHER_TAB: Reaction(S.CONFLICT, effects=(Effect.REPORT_OTHER_TAB,)),
         Page.CHATS: Reaction(S.CONNECTED),
+        # never press its "Continue": it calls navigator.credentials.get, which no server's browser can answer
+        Page.PASSKEY: Reaction(S.FAILED, end=True, reason=Reason.PASSKEY_REQUIRED, effects=(Effect.KEEP_SCREENSHOT,)),
         Page.LOADING: Reaction(S.AUTHENTICATING),
         Page.OFFLINE: Reaction(None, reason=Reason.OFFLINE),
         Page.PAIRING_CODE: LOGGED_OUT if linked else Reaction(S.QR),
@@ -140,9 +143,16 @@ WORDS = {
                     "Generate QR to try again.",
     Reason.OFFLINE: "The computer running the gateway has no connection to WhatsApp right now. The gateway waits "
                     "and recovers by itself when the connection returns; check that computer's network.",
-    Reason.PAGE_NOT_RECOGNISED: "WhatsApp Web's page was not recognised (WhatsApp may have changed it): the gateway "
-                                "needs an update. /screenshot.png shows what its browser saw; click Generate QR to "
-                                "try again.",
+    Reason.PAGE_NOT_RECOGNISED: "WhatsApp Web shows a page the gateway does not know: it was not recognised "
+                                "(WhatsApp may have changed it), so the gateway needs an update. /screenshot.png "
+                                "shows what its browser saw; click Generate QR to try again.",
+    # docs/whatsapp-web.md, "Late 2026": after the link, some accounts get WhatsApp's passkey check
+    Reason.PASSKEY_REQUIRED: "The phone linked, but WhatsApp then asked this computer for a passkey check (\"Quick "
+                             "security check with Passkey\"). The gateway's browser runs on a server with no "
+                             "fingerprint reader or security key, so it cannot answer it (it pressed nothing). "
+                             "WhatsApp asks this of some accounts only, and not every day: click Generate QR and "
+                             "scan again later; the pairing code meets the same check. If it keeps asking, this "
+                             "number cannot be linked to the gateway for now. /screenshot.png shows the screen.",
     Reason.NOT_LINKED: "The saved WhatsApp login is no longer valid (the phone unlinked this computer, or it was "
                        "never linked), so the gateway did not show a QR code by itself. Click Generate QR and scan "
                        "the code.",
@@ -170,13 +180,16 @@ def decide(state: State, sight: Sight, facts: Facts) -> Decision:
     offline = reaction.reason is Reason.OFFLINE or _opening_too_long(sight, facts)
     if target is S.STARTING and facts.elapsed_s > facts.start_timeout_s:
         return _start_timeout(sight, facts, offline)
-    if sight.page is Page.UNKNOWN and facts.unknown_for_s > facts.start_timeout_s:
+    if sight.unrecognised and facts.unknown_for_s > facts.start_timeout_s:
         return _failed(Reason.PAGE_NOT_RECOGNISED, facts)
     if target is S.QR and facts.unattended:  # an unattended start that finds no saved login ends quietly
         return _failed(Reason.NOT_LINKED, facts, S.IDLE)
     if target is S.QR and facts.elapsed_s > facts.qr_timeout_s:
         return Decision(S.IDLE, Reason.QR_TIMEOUT, end=True)
-    effects = tuple(e for e in reaction.effects if _due(e, sight, facts))
+    if target is S.QR and state is not S.QR and not _code_in_hand(sight, reaction):
+        target = state  # "qr" is announced only with a code that /qr.png serves (e.g. once the box is ticked)
+    wanted = reaction.effects + ((Effect.REPORT_UNRECOGNISED,) if sight.unrecognised else ())
+    effects = tuple(dict.fromkeys(e for e in wanted if _due(e, sight, facts)))
     payload = sight.qr_payload if Effect.TICK_STAY_LOGGED_IN not in effects else None  # never before it is ticked
     return Decision(
         target,
@@ -186,6 +199,14 @@ def decide(state: State, sight: Sight, facts: Facts) -> Decision:
         pairing_code=format_pairing_code(sight.obs.dom.pairing_code) if sight.page is Page.PAIRING_CODE else None,
         effects=effects,
     )
+
+
+def _code_in_hand(sight: Sight, reaction: Reaction) -> bool:
+    """Whether the page offers a code to serve now: a QR payload (its box ticked) or a pairing code."""
+    if sight.page is Page.PAIRING_CODE:
+        return format_pairing_code(sight.obs.dom.pairing_code) is not None
+    return bool(sight.qr_payload) and not (Effect.TICK_STAY_LOGGED_IN in reaction.effects
+                                           and sight.obs.dom.stay_logged_in is False)
 
 
 def _due(effect: Effect, sight: Sight, facts: Facts) -> bool:
@@ -214,11 +235,12 @@ def _ending(reaction: Reaction, sight: Sight, facts: Facts) -> Decision:
     if reason is Reason.UNREACHABLE and facts.proxy_url and is_proxy_error(sight.obs.error_code):
         reason = Reason.PROXY_UNREACHABLE
     error = None if reason in (Reason.LOGOUT, Reason.LOGOUT_REQUESTED) else words(reason, facts, sight.obs.error_code)
-    return Decision(reaction.state, reason, error, end=True, delete_profile=reaction.delete_profile)
+    return Decision(reaction.state, reason, error, effects=reaction.effects, end=True,
+                    delete_profile=reaction.delete_profile)
 
 
 def _start_timeout(sight: Sight, facts: Facts, offline: bool) -> Decision:
-    if sight.page is Page.UNKNOWN and sight.obs.text_size:  # an empty page did not load; this one is new
+    if sight.unrecognised and sight.obs.text_size:  # an empty page did not load; this one is new
         return _failed(Reason.PAGE_NOT_RECOGNISED, facts)
     if offline:
         return Decision(S.FAILED, Reason.OFFLINE, OFFLINE_FAILED.format(seconds=facts.start_timeout_s), end=True)

@@ -19,6 +19,7 @@ class Page(StrEnum):
     CONFLICT = "conflict"
     OTHER_TAB = "other_tab"
     CHATS = "chats"
+    PASSKEY = "passkey"  # the passkey check after linking (late 2026): a server's browser cannot answer it
     LOADING = "loading"
     OFFLINE = "offline"
     PAIRING_CODE = "pairing_code"
@@ -38,6 +39,7 @@ DOM_RECOGNITION: tuple[tuple[Page, Callable[[Observation], object]], ...] = (
     (Page.CONFLICT, lambda o: o.dom.conflict),
     (Page.OTHER_TAB, lambda o: o.dom.other_tab),
     (Page.CHATS, lambda o: o.dom.chats),
+    (Page.PASSKEY, lambda o: o.dom.passkey),
     (Page.LOADING, lambda o: o.dom.loading),
     (Page.OFFLINE, lambda o: o.dom.offline),
     (Page.PAIRING_CODE, lambda o: o.dom.pairing_code),
@@ -67,6 +69,20 @@ SOCKET_STATES: dict[str, Page] = {
 }
 
 
+#: The second module sign (late 2026): WAWebStreamModel's Stream.mode -> page (QR and MAIN need a second look).
+STREAM_MODES: dict[str, Page] = {
+    "QR": Page.QR,
+    "MAIN": Page.CHATS,
+    "SYNCING": Page.LOADING,
+    "OFFLINE": Page.OFFLINE,
+    "CONFLICT": Page.CONFLICT,
+    "PROXYBLOCK": Page.BLOCKED,
+    "TOS_BLOCK": Page.BLOCKED,
+    "SMB_TOS_BLOCK": Page.BLOCKED,
+    "DEPRECATED_VERSION": Page.BLOCKED,
+}
+
+
 def dom_page(obs: Observation) -> Page:
     """The page as the DOM alone shows it."""
     return next((page for page, shows in DOM_RECOGNITION if shows(obs)), Page.UNKNOWN)
@@ -79,10 +95,21 @@ def module_page(obs: Observation) -> Page | None:
         return None
     if obs.logout_seen:
         return Page.LOGGED_OUT
-    page = SOCKET_STATES.get(mods.state.upper(), Page.UNKNOWN)
-    if page is Page.CHATS and not mods.has_synced:
+    socket = _refined(SOCKET_STATES.get(mods.state.upper(), Page.UNKNOWN), obs)
+    stream = _refined(STREAM_MODES.get(mods.stream_mode.upper(), Page.UNKNOWN), obs)
+    if stream is Page.OFFLINE and socket is Page.STARTUP:
+        stream = Page.UNKNOWN  # while the socket opens, OPENING-for-long is the offline sign (decide)
+    signs = [socket, stream] + [Page.BLOCKED] * bool(mods.bus_block) + [Page.PASSKEY] * mods.passkey
+    found = [page for page in signs if page is not Page.UNKNOWN]
+    return min(found, key=ORDER.index) if found else Page.UNKNOWN
+
+
+def _refined(page: Page, obs: Observation) -> Page:
+    """A module page, looked at twice: linked but not synced is loading; UNPAIRED without a code is the landing."""
+    mods = obs.modules
+    if page is Page.CHATS and not (mods and mods.has_synced):
         return Page.LOADING
-    if page is Page.QR and not mods.qr_payload:
+    if page is Page.QR and not (mods and mods.qr_payload):
         return Page.LANDING  # UNPAIRED with no code on screen yet (or the phone-number login)
     return page
 
@@ -111,7 +138,20 @@ class Sight:
         """Which block the page shows ('tos_block', 'proxyblock', ...)."""
         if self.dom is Page.BLOCKED and self.obs.dom.blocked:
             return str(self.obs.dom.blocked)
-        return (self.obs.modules.state if self.obs.modules else "blocked").lower() or "blocked"
+        mods = self.obs.modules
+        if mods is None:
+            return "blocked"
+        for sign, table in ((mods.state, SOCKET_STATES), (mods.stream_mode, STREAM_MODES)):
+            if table.get(sign.upper()) is Page.BLOCKED:
+                return sign.lower()
+        return mods.bus_block or "blocked"
+
+    @property
+    def unrecognised(self) -> bool:
+        """The page is not recognised, or only the modules see WhatsApp still opening over a page the DOM
+        does not know (WhatsApp shows something new: not a connection problem)."""
+        return self.page is Page.UNKNOWN or (
+            self.page is Page.STARTUP and self.dom is Page.UNKNOWN and self.obs.text_size > 0)
 
     @property
     def disagreement(self) -> tuple[Page, Page] | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .chat_scripts import CHAT_PROBE_JS
+from .page_hooks import HOOKS_JS
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class DomSigns:
     conflict: bool = False
     other_tab: bool = False
     chats: bool = False
+    passkey: bool = False  # "Quick security check with Passkey" (late 2026)
     loading: bool = False
     offline: bool = False
     pairing_code: str | None = None
@@ -45,6 +47,10 @@ class ModuleSigns:
     linked: bool = False  # Conn.wid is set
     number: str | None = None  # Conn.wid's user part (the linked phone), for /me
     name: str | None = None  # Conn.pushname
+    stream_mode: str = ""  # WAWebStreamModel's Stream.mode (late 2026)
+    passkey: bool = False  # the passkey check's screen modules are registered
+    bus_block: str | None = None  # a block WAWebBackendEventBus announced ("smb_tos_block", "service_unavailable")
+    version: str | None = None  # WAWebUpdaterVersion.SANITIZED_VERSION_STR: the build the page runs
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,9 @@ class Observation:
         dom.pop("qr_payload", None)
         dom.pop("pairing_code", None)
         modules = None if self.modules is None else {"state": self.modules.state, "stream": self.modules.stream,
-                                                    "has_synced": self.modules.has_synced}
+                                                    "has_synced": self.modules.has_synced,
+                                                    "stream_mode": self.modules.stream_mode,
+                                                    "version": self.modules.version}
         path = self.url.split("?", 1)[0]
         return {"url": path, "title": self.title[:80], "text_size": self.text_size, "dom": dom, "modules": modules}
 
@@ -93,7 +101,7 @@ def _known(kind: type, raw: Any, skip: tuple[str, ...] = ()) -> dict:
 
 #: One round trip per poll: arguments[0] is the signs (selectors.load()), arguments[1] the messaging part's
 #: argument (chat.ChatHub.probe_args); returns a dict for Observation (and "chat" for chat.ChatWorker).
-PROBE_SCRIPT = "const CHAT_PROBE = " + CHAT_PROBE_JS.strip() + ";\n" + r"""
+PROBE_SCRIPT = "const CHAT_PROBE = " + CHAT_PROBE_JS.strip() + ";\nconst HOOKS = " + HOOKS_JS.strip() + ";\n" + r"""
 const S = arguments[0];
 const low = (s) => String(s || '').toLowerCase();
 const text = (el) => (el ? (el.innerText || el.textContent || '') : '').trim();
@@ -116,6 +124,7 @@ const dom = guard(() => ({
   conflict: dialogs.some((d) => low(text(d)).includes(S.USE_HERE_TEXT)),
   other_tab: !chats && has(S.OTHER_TAB_TEXTS),
   chats: chats,
+  passkey: !chats && has(S.PASSKEY_TEXTS),
   loading: all(S.PROGRESS).some((p) => shown(p) && !p.closest(S.STARTUP)) && has(S.LOADING_TEXTS),
   offline: S.OFFLINE_TEXTS.some((t) => holderText.includes(t)) ||
     dialogs.some((d) => S.OFFLINE_TEXTS.some((t) => low(text(d)).includes(t))),
@@ -129,16 +138,14 @@ const dom = guard(() => ({
   stay_logged_in: guard(() => { const box = one(S.STAY_LOGGED_IN); return box ? !!box.checked : null; }, null),
 }), {});
 const modules = guard(() => {
-  if (typeof window.require !== 'function' || !(window.Debug && window.Debug.VERSION)) return null;
+  // The channel is there when a module the page needs is (never window.Debug: late 2026 sets it late or
+  // not at all); "Requiring unknown module" means not yet: the next probe asks again.
+  if (typeof window.require !== 'function') return null;
+  guard(() => HOOKS(S));  // each listener as soon as its module is there
   const get = (name, key) => guard(() => window.require(name)[key] || null, null);
-  const Socket = get(S.SOCKET_MODULE, 'Socket'), Conn = get(S.CONN_MODULE, 'Conn'), Cmd = get(S.CMD_MODULE, 'Cmd');
-  if (!Socket && !Conn && !Cmd) return null;
-  if (Cmd && window.__waGatewayLogoutHook !== Cmd) {
-    guard(() => {
-      Cmd.on('logout', () => guard(() => sessionStorage.setItem(S.LOGOUT_MARKER_KEY, String(Date.now()))));
-      window.__waGatewayLogoutHook = Cmd;
-    });
-  }
+  const Socket = get(S.SOCKET_MODULE, 'Socket');
+  if (!Socket) return null;
+  const Conn = get(S.CONN_MODULE, 'Conn'), Stream = get(S.STREAM_MODULE, 'Stream');
   const ref = Conn && typeof Conn.ref === 'string' && Conn.ref ? Conn.ref : null;
   let payload = null;
   if (ref) {
@@ -162,6 +169,11 @@ const modules = guard(() => {
     linked: !!widText,
     number: widText ? widText.split('@')[0].split(':')[0] : null,
     name: Conn && typeof Conn.pushname === 'string' ? Conn.pushname : null,
+    stream_mode: Stream && Stream.mode ? String(Stream.mode) : '',
+    passkey: [S.PASSKEY_SCREEN_MODULE, S.PASSKEY_CHECKPOINT_MODULE].some((name) => guard(() => !!window.require(name),
+      false)),
+    bus_block: guard(() => window.sessionStorage.getItem(S.BUS_BLOCK_KEY), null),
+    version: guard(() => String(window.require(S.VERSION_MODULE).SANITIZED_VERSION_STR || '') || null, null),
   };
 }, null);
 return {

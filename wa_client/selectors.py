@@ -19,6 +19,8 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "POST_LOGOUT_URL_MARK": "post_logout=1",
     "LINKED_STORAGE_KEY": "last-wid-md",
     "LOGOUT_MARKER_KEY": "wa-gateway-logout",
+    "CMD_LOGOUT_EVENTS": ["logout", "logout_from_bridge"],  # Cmd's: "logout" until mid-2026, then both
+    "BUS_LOGOUT_EVENTS": ["logout", "starting_logout", "unexpected_logout_modal"],  # WAWebBackendEventBus
     # 2. blocked screens (checked only when no chat list and no QR are on the page)
     "TOS_BLOCK_TEXTS": ["account is banned", "account has been banned", "banned from using whatsapp",
                         "not allowed to use whatsapp"],
@@ -27,6 +29,9 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "DEPRECATED_VERSION_TEXTS": ["needs to be updated", "version of whatsapp web is no longer supported",
                                  "update whatsapp web"],
     "SERVICE_UNAVAILABLE_TEXTS": ["service unavailable"],
+    "BUS_BANNED_EVENTS": ["account_temporarily_banned"],  # WAWebBackendEventBus: blocks it announces
+    "BUS_UNAVAILABLE_EVENTS": ["service_unavailable_503"],
+    "BUS_BLOCK_KEY": "wa-gateway-bus-block",  # where the gateway's listener records the last one (sessionStorage)
     # 3. unsupported browser
     "UNSUPPORTED_TEXTS": ["whatsapp works with google chrome"],
     # 4. conflict ("Use here"); the other-tab screen (5)
@@ -35,6 +40,10 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "OTHER_TAB_TEXTS": ["another active whatsapp web tab"],
     # 6. chats
     "CHAT_LIST": "#pane-side, [role='grid'][aria-label='Chat list'], [aria-label='Chat list']",
+    # 6b. the passkey check after linking (late 2026): nothing on a page showing it is ever clicked
+    "PASSKEY_TEXTS": ["quick security check with passkey", "security check with passkey"],
+    "PASSKEY_SCREEN_MODULE": "WAWebShortcakePasskeyScreen.react",
+    "PASSKEY_CHECKPOINT_MODULE": "WAWebPasskeyCheckpoint.react",
     # 7. loading (a <progress> outside the startup screen, with one of these texts)
     "PROGRESS": "progress",
     "LOADING_TEXTS": ["loading your chats", "connecting\u2026", "connecting...", "downloading messages",
@@ -67,13 +76,16 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "CLOSE_DIALOG_TEXTS": ["ok", "got it", "close", "continue", "not now", "done"],
     # never clicked unless the user asked for a logout; a dialog with these words is never dismissed
     "TRAP_TEXTS": ["log out", "logout", "sign out"],
-    "TRAP_DIALOG_TEXTS": ["use here", "log out", "connecting to whatsapp", "another active"],
+    "TRAP_DIALOG_TEXTS": ["use here", "log out", "connecting to whatsapp", "another active", "passkey"],
     # Chromium's own page when WA_URL cannot be reached
     "BROWSER_ERROR_URL": "chrome-error://",
     # WhatsApp's modules, through window.require
     "SOCKET_MODULE": "WAWebSocketModel",
     "CONN_MODULE": "WAWebConnModel",
     "CMD_MODULE": "WAWebCmd",
+    "VERSION_MODULE": "WAWebUpdaterVersion",  # SANITIZED_VERSION_STR: the build (late 2026; not window.Debug)
+    "STREAM_MODULE": "WAWebStreamModel",  # Stream.mode: a second module sign (late 2026)
+    "BACKEND_EVENT_BUS_MODULE": "WAWebBackendEventBus",
     # messaging through WhatsApp's modules (whatsapp-web.js 1.34 Store.js / Utils.js, wa-js 4.6)
     "WID_FACTORY_MODULE": "WAWebWidFactory",
     "QUERY_EXISTS_MODULE": "WAWebQueryExistsJob",

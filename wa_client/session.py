@@ -93,6 +93,7 @@ class SessionWorker:
             return False
         decision = decide(state, sight, self._facts(sight))
         if decision.end:
+            self._run_effects(decision.effects, sight)  # (a screenshot of the page, while there is one)
             return self._end(decision)
         if not self.client.apply(self.generation, decision, sight):
             return False
@@ -140,6 +141,8 @@ class SessionWorker:
             self.unknown_reported = True
             logger.warning("WhatsApp Web shows a page the gateway does not recognise: %s", sight.obs.summary())
             self.client.keep_screenshot(self.actions.screenshot())
+        elif effect is Effect.KEEP_SCREENSHOT:
+            self.client.keep_screenshot(self.actions.screenshot())
         elif effect is Effect.REPORT_OTHER_TAB:
             self._log_once("other_tab", logging.ERROR, "bug: WhatsApp says another WhatsApp Web tab is open in "
                            "the gateway's own browser")
@@ -147,7 +150,7 @@ class SessionWorker:
     # -- bookkeeping --------------------------------------------------------------------------
     def _facts(self, sight: Sight) -> Facts:
         now = time.monotonic()
-        unknown = sight.page is Page.UNKNOWN
+        unknown = sight.unrecognised
         self.unknown_since = (self.unknown_since or now) if unknown else None
         opening = sight.obs.modules is not None and sight.obs.modules.state.upper() == "OPENING"
         self.opening_since = (self.opening_since or now) if opening else None

@@ -69,6 +69,7 @@ class Reason(StrEnum):
     AUTOSTART = "autostart"  # WA_AUTOSTART started the saved login when the service started
     RESTART_AFTER_CRASH = "restart_after_crash"  # WA_RESTART_ON_CRASH started it again
     NOT_LINKED = "not_linked"  # an unattended start found no saved login: it never shows a QR
+    PASSKEY_REQUIRED = "passkey_required"  # WhatsApp asks for a passkey check after linking (late 2026)
 
     def __str__(self) -> str:
         return self.value

@@ -21,7 +21,8 @@ CONNECTION_TIMEOUT_S = 3.0  # a page that has not polled for this long is gone, 
 EVENT_LIMIT = 100
 HISTORY_LIMIT = 50
 # Controls that would log the account out or drop the session: clicking one is recorded, never truncated.
-TRAPS = frozenset({"conflict_log_out", "conflict_close", "loading_log_out", "connecting_log_out"})
+TRAPS = frozenset({"conflict_log_out", "conflict_close", "loading_log_out", "connecting_log_out",
+                   "passkey_continue"})  # passkey_continue: it would call navigator.credentials.get
 # What a page may report on its own (/_wa/event), besides what the other endpoints record.
 PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr"})
 # How a device was unlinked from the page: the event it records.

@@ -45,6 +45,15 @@ class SimConfig:
     send_fails: bool = False  # the server rejects sends (ack -1)
     restricted: bool = False  # "Your account may be restricted soon…", and sends are rejected
     exists_delay_s: float = 0.0  # how long WhatsApp's server takes to answer queryWidExists
+    # The late-2026 site (feature "site"): each knob's default is December 2026; the value in the comment
+    # restores the site of mid-2026.
+    debug_global: bool = False  # True: window.Debug.VERSION is set along with the loader
+    modules_on_demand: bool = True  # False: every module is there as soon as window.require is
+    late_modules_s: float = 0.4  # on demand: how long after the loader the late modules register
+    logout_event: str = "logout_from_bridge"  # "logout": Cmd's old event; "none": Cmd fires nothing
+    backend_event_bus: bool = True  # False: no WAWebBackendEventBus
+    stream_model: bool = True  # False: no WAWebStreamModel (Stream.mode)
+    passkey_check: bool = False  # True: "Quick security check with Passkey" after every link
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
@@ -95,9 +104,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "loading_theme": ("stages", "classic"),
     "logout_style": ("post_logout", "reload"),
     "screen": ("", "offline", "tos_block", "smb_tos_block", "proxyblock", "deprecated_version", "unknown",
-               "other_tab"),
+               "other_tab", "service_unavailable", "unknown_opening"),
     "conflict_variant": ("computer", "window"),
     "payload_variant": ("five", "six", "wa_me", "four"),
+    "logout_event": ("logout_from_bridge", "logout", "none"),
 }
 
 

@@ -9,7 +9,7 @@ logger = logging.getLogger(__name__)
 # What a page may say it shows; the server keeps a QR (or pairing) cycle only in its own views.
 VIEWS = frozenset({
     "startup", "qr", "qr_expired", "phone_input", "pairing_code", "pairing_expired",
-    "loading", "chats", "logging_out", "offline", "blocked",
+    "loading", "chats", "logging_out", "offline", "blocked", "passkey",
 })
 QR_VIEWS = frozenset({"qr", "qr_expired"})
 PAIRING_VIEWS = frozenset({"pairing_code", "pairing_expired"})

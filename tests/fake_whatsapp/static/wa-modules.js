@@ -1,9 +1,15 @@
-/* WhatsApp's own modules, as Meta's loader serves them: window.require(NAME) for three models that
-   are Backbone-like emitters. The page (wa.js) owns the models and decides when the loader exists. */
+/* WhatsApp's own modules, as Meta's loader serves them: window.require(NAME) for models that are
+   Backbone-like emitters. The page (wa.js) owns the models and decides when the loader exists and when
+   the modules that load on demand register (late 2026: require throws "Requiring unknown module" until then). */
 (function () {
   "use strict";
 
-  var VERSION = "2.3000.1030000000";
+  var VERSION = "2.3000.1030000000";  // window.Debug.VERSION (knob debug_global: the mid-2026 sign)
+  var SANITIZED_VERSION = "2.3000.1045818043";  // WAWebUpdaterVersion.SANITIZED_VERSION_STR (late 2026)
+  // Registered a moment after the loader when modules load on demand (knob modules_on_demand).
+  var LATE = ["WAWebSocketModel", "WAWebCmd", "WAWebStreamModel", "WAWebBackendEventBus"];
+  // Registered only when the passkey screen shows (knob passkey_check).
+  var PASSKEY = ["WAWebShortcakeLinkingAction", "WAWebShortcakePasskeyScreen.react", "WAWebPasskeyCheckpoint.react"];
 
   function Emitter(props) {
     this._events = {};
@@ -168,25 +174,41 @@
     var Conn = new Emitter({ref: null, wid: null, pushname: null, platform: "web"});
     var Cmd = new Emitter({});
     Cmd.refreshQR = function () { return actions.refreshQR(); };
+    var Stream = new Emitter({mode: null});
+    var Bus = new Emitter({});
     var chat = createChatModules(actions, Conn);
     var modules = Object.assign({
       WAWebSocketModel: {Socket: Socket},
       WAWebConnModel: {Conn: Conn},
       WAWebCmd: {Cmd: Cmd},
+      WAWebUpdaterVersion: {SANITIZED_VERSION_STR: SANITIZED_VERSION},
+      WAWebStreamModel: {Stream: Stream},
+      WAWebBackendEventBus: {BackendEventBus: Bus},
+      WAWebShortcakeLinkingAction: {startPasskeyLinking: function () { return Promise.resolve(null); }},
+      "WAWebShortcakePasskeyScreen.react": {ShortcakePasskeyScreen: function () { return null; }},
+      "WAWebPasskeyCheckpoint.react": {PasskeyCheckpoint: function () { return null; }},
     }, chat);
     delete modules._chatFor; delete modules._Emitter; delete modules._Wid; delete modules._MsgKey;
+    var waiting = {};  // names not registered yet
+    PASSKEY.forEach(function (name) { waiting[name] = true; });
+    function absent(name) {
+      var config = actions.config();
+      if (name === "WAWebStreamModel" && !config.stream_model) return true;
+      if (name === "WAWebBackendEventBus" && !config.backend_event_bus) return true;
+      return !!waiting[name];
+    }
     function require(name) {
-      if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+      if (Object.prototype.hasOwnProperty.call(modules, name) && !absent(name)) return modules[name];
       throw new Error('Requiring unknown module "' + name + '"');
     }
     var installed = false;
     return {
-      Socket: Socket, Conn: Conn, Cmd: Cmd, chat: chat,
-      /* The loader and window.Debug exist only while `on` is true. */
+      Socket: Socket, Conn: Conn, Cmd: Cmd, Stream: Stream, Bus: Bus, chat: chat, LATE: LATE, PASSKEY: PASSKEY,
+      /* The loader (and, with the knob debug_global, window.Debug) exist only while `on` is true. */
       expose: function (on) {
         if (on && !installed) {
           window.require = require;
-          window.Debug = {VERSION: VERSION};
+          if (actions.config().debug_global) window.Debug = {VERSION: VERSION};
           installed = true;
         } else if (!on && installed) {
           delete window.require;
@@ -194,8 +216,13 @@
           installed = false;
         }
       },
+      /* Modules that load on demand: hold them back (require throws) until register(names). */
+      hold: function (names) { names.forEach(function (name) { waiting[name] = true; }); },
+      register: function (names) { names.forEach(function (name) { delete waiting[name]; }); },
+      /* WAWebBackendEventBus emits `name` (only when the knob backend_event_bus is on). */
+      busEvent: function (name) { if (actions.config().backend_event_bus) Bus.trigger(name); },
     };
   }
 
-  window.WAModules = {create: create, VERSION: VERSION};
+  window.WAModules = {create: create, VERSION: VERSION, SANITIZED_VERSION: SANITIZED_VERSION};
 })();

@@ -53,6 +53,11 @@
         "The network you are connected to does not allow WhatsApp. Try another network."],
       deprecated_version: ["WhatsApp Web needs to be updated",
         "This version is no longer supported. Reload the page to update WhatsApp Web."],
+      service_unavailable: ["Service unavailable", "WhatsApp Web is temporarily unavailable. Try again later."],
+      // late 2026: the passkey check after linking (knob passkey_check)
+      passkeyTitle: "Quick security check with Passkey",
+      passkeyBody: "Use your passkey to confirm it's you. This keeps your account secure when you link a device.",
+      passkeyContinue: "Continue",
     },
   };
 
@@ -102,6 +107,10 @@
       proxyblock: ["Our servers can't be reached from here", "Something between this computer and our servers " +
         "refuses the connection. Try another connection."],
       deprecated_version: ["This build is too old", "Reopen the page later to get a newer one."],
+      service_unavailable: ["We're having trouble right now", "Come back in a few minutes."],
+      passkeyTitle: "Verify it's really you",
+      passkeyBody: "Confirm with the key saved on this device to finish linking.",
+      passkeyContinue: "Proceed",
     },
   };
 
@@ -316,9 +325,18 @@
       return dialog("What's new", "Chats now load faster, and you can pin up to five chats.", [["OK", "ok"]], true);
     }
 
+    /* The passkey check after linking (late 2026): its "Continue" would call navigator.credentials.get. */
+    function passkeyScreen() {
+      return landing('<div class="landing-main passkey-check"><div class="landing-title">' +
+        escapeHtml(T.passkeyTitle) + '</div><div class="landing-text">' + escapeHtml(T.passkeyBody) + '</div>' +
+        '<button type="button" class="next-button passkey-continue">' + escapeHtml(T.passkeyContinue) +
+        '</button></div>');
+    }
+
     /* A full page that replaces the app: a block (tos_block, ...), "unknown" or "other_tab". */
     function fullPage(screen) {
-      var words = screen === "unknown" ? UNKNOWN : screen === "other_tab" ? [T.otherTab, T.otherTabBody] : T[screen];
+      var words = screen === "unknown" || screen === "unknown_opening" ? UNKNOWN :
+        screen === "other_tab" ? [T.otherTab, T.otherTabBody] : T[screen];
       return element('<div class="full-page" data-screen-kind="page"><div class="full-box">' + LOGO +
         '<div class="full-title">' + escapeHtml(words[0]) + '</div>' +
         '<div class="full-body">' + escapeHtml(words[1]) + '</div>' +
@@ -349,7 +367,7 @@
       offlineButton: offlineButton, phoneInput: phoneInput, pairingScreen: pairingScreen, linkCode: linkCode,
       setLinkCode: setLinkCode, loading: loading, loadingText: loadingText, chats: chats,
       offlineBanner: offlineBanner, menu: menu, dialog: dialog, conflictDialog: conflictDialog,
-      connectingDialog: connectingDialog, whatsNew: whatsNew, fullPage: fullPage,
+      connectingDialog: connectingDialog, whatsNew: whatsNew, fullPage: fullPage, passkeyScreen: passkeyScreen,
       setProgress: setProgress, progressOf: progressOf,
     };
   }

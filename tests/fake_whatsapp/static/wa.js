@@ -27,6 +27,9 @@
   var PUSHNAME = "Clinic Reception";
   var BLOCKS = {tos_block: "TOS_BLOCK", smb_tos_block: "SMB_TOS_BLOCK", proxyblock: "PROXYBLOCK",
     deprecated_version: "DEPRECATED_VERSION"};
+  // Screens whose server answer WAWebBackendEventBus carries, again at every reconnect attempt (~1 s).
+  var BUS_BLOCKS = {smb_tos_block: "account_temporarily_banned", service_unavailable: "service_unavailable_503"};
+  var busBlockAt = 0;
 
   var conn = null;          // our connection id (from /_wa/hello)
   var view = "startup";     // what we show; reported on every poll
@@ -83,6 +86,7 @@
   function socketState() {
     if (BLOCKS[shownScreen]) return BLOCKS[shownScreen];
     if (shownScreen === "other_tab" || shownScreen === "unknown") return "UNLAUNCHED";
+    if (shownScreen === "service_unavailable" || shownScreen === "unknown_opening") return "OPENING";
     if (conflict) return "CONFLICT";
     if (shownScreen === "offline" || (!mounted && config.screen === "offline" && connectingDialog)) {
       return mounted ? "TIMEOUT" : "OPENING";
@@ -93,7 +97,21 @@
       case "qr_expired": case "pairing_expired": return "UNPAIRED_IDLE";
       case "loading": return Date.now() < pairingUntil ? "PAIRING" : "CONNECTED";
       case "chats": return "CONNECTED";
+      case "passkey": return "PAIRING";
       default: return modules.Socket.state;  // logging out: unchanged until the reload
+    }
+  }
+
+  /* WAWebStreamModel's Stream.mode (late 2026), following Socket.state; null before the socket opens. */
+  function streamMode(state) {
+    if (BLOCKS[shownScreen]) return state;
+    switch (state) {
+      case "CONFLICT": return "CONFLICT";
+      case "TIMEOUT": return "OFFLINE";
+      case "UNPAIRED": case "UNPAIRED_IDLE": return "QR";
+      case "PAIRING": return "SYNCING";
+      case "CONNECTED": return view === "chats" ? "MAIN" : "SYNCING";
+      default: return null;
     }
   }
 
@@ -108,6 +126,7 @@
     modules.Socket.set("stream", view === "loading" ? "SYNCING" : view === "chats" ? "CONNECTED" : "DISCONNECTED");
     modules.Socket.set("state", state);
     modules.Socket.set("hasSynced", synced && !!wid);
+    modules.Stream.set("mode", streamMode(state));
   }
 
   function setView(name) {
@@ -222,11 +241,14 @@
     await Promise.all(names.map(deleteDatabase));
   }
 
-  async function logOut() {
+  /* `cause` "phone": the phone unlinked us (WhatsApp shows its unexpected-logout modal); else this page did. */
+  async function logOut(cause) {
     if (leaving) return;
     leaving = true;
     view = "logging_out";
-    modules.Cmd.trigger("logout");
+    modules.busEvent(cause === "phone" ? "unexpected_logout_modal" : "starting_logout");
+    if (config.logout_event !== "none") modules.Cmd.trigger(config.logout_event);  // "logout" until mid-2026
+    modules.busEvent("logout");
     localStorage.clear();
     sessionStorage.removeItem(KEY_WID);  // sessionStorage is otherwise kept
     sessionStorage.removeItem(KEY_SECRET);
@@ -269,7 +291,7 @@
       stay_logged_in: stayLoggedIn});
     if (answer.status === 410) {
       await connect();  // we were dropped (the server was reset or we were frozen): introduce ourselves again
-      if (revoked && view !== "startup") logOut();
+      if (revoked && view !== "startup") logOut("phone");
       return 0;
     }
     return answer.status === 200 ? apply(answer.data) : config.poll_ms;
@@ -295,15 +317,23 @@
     if (leaving) return delay;
     revoked = state.revoked;
     if (revoked) {
-      if (view !== "startup") logOut();
+      if (view !== "startup") logOut("phone");
       return delay;
     }
-    if (state.device && !storedToken() && view !== "startup") {
-      saveDevice(state.device);
-      pairingUntil = Date.now() + Math.min(300, config.loading_s * 250);
-      showLoading();
+    if (state.device && !storedToken() && view !== "startup" && view !== "passkey") {
+      if (config.passkey_check) {
+        showPasskey();
+      } else {
+        saveDevice(state.device);
+        pairingUntil = Date.now() + Math.min(300, config.loading_s * 250);
+        showLoading();
+      }
     }
     if (mounted) applyScreen();
+    if (BUS_BLOCKS[shownScreen] && Date.now() - busBlockAt > 1000) {
+      busBlockAt = Date.now();
+      modules.busEvent(BUS_BLOCKS[shownScreen]);
+    }
     showConflict(state.conflict);
     if (view === "chats" || state.chat) chat.apply(state.chat);
     if (view === "qr" && state.qr) delay = renderQr(state.qr, delay);
@@ -443,6 +473,18 @@
     if (old) old.remove();
     if (qr.canvas) qr.canvas.style.opacity = "1";
     refreshModel();
+    modules.busEvent("refresh_qr");
+  }
+
+  // ---- the passkey check after linking (late 2026, knob passkey_check) ----
+
+  function showPasskey() {
+    var screen = V.passkeyScreen();
+    setScreen(screen);
+    setView("passkey");
+    modules.register(modules.PASSKEY);
+    // "Continue" calls navigator.credentials.get: a server's browser has no authenticator to answer it.
+    trap(screen.querySelector(".passkey-continue"), "passkey_continue", async function () {});
   }
 
   function showPhoneInput() {
@@ -550,6 +592,7 @@
       });
     });
     if (config.whats_new && !whatsNewShown) showWhatsNew();
+    modules.busEvent("main_stream_mode_ready");
     chat.onChats();
   }
 
@@ -631,7 +674,12 @@
   async function start() {
     var began = Date.now();
     animateProgress(V.progressOf(document.getElementById(V.N.startupId)));
-    setTimeout(function () { modulesDue = true; syncModules(); }, config.modules_delay_s * 1000);
+    if (config.modules_on_demand) modules.hold(modules.LATE);  // "Requiring unknown module" until they register
+    setTimeout(function () {
+      modulesDue = true;
+      syncModules();
+      setTimeout(function () { modules.register(modules.LATE); }, config.late_modules_s * 1000);
+    }, config.modules_delay_s * 1000);
     var hello = await connect();
     syncModules();
     pollLoop();
@@ -643,7 +691,7 @@
     }
     if (connectingDialog) { connectingDialog.remove(); connectingDialog = null; }
     if (leaving) return;
-    if (revoked) return logOut();
+    if (revoked) return logOut("phone");
     if (config.screen) {
       mounted = true;
       return applyScreen();
