@@ -181,7 +181,7 @@ def decide(state: State, sight: Sight, facts: Facts) -> Decision:
     if target is S.STARTING and facts.elapsed_s > facts.start_timeout_s:
         return _start_timeout(sight, facts, offline)
     if sight.unrecognised and facts.unknown_for_s > facts.start_timeout_s:
-        return _failed(Reason.PAGE_NOT_RECOGNISED, facts)
+        return _not_recognised(facts)
     if target is S.QR and facts.unattended:  # an unattended start that finds no saved login ends quietly
         return _failed(Reason.NOT_LINKED, facts, S.IDLE)
     if target is S.QR and facts.elapsed_s > facts.qr_timeout_s:
@@ -241,10 +241,17 @@ def _ending(reaction: Reaction, sight: Sight, facts: Facts) -> Decision:
 
 def _start_timeout(sight: Sight, facts: Facts, offline: bool) -> Decision:
     if sight.unrecognised and sight.obs.text_size:  # an empty page did not load; this one is new
-        return _failed(Reason.PAGE_NOT_RECOGNISED, facts)
+        return _not_recognised(facts)
     if offline:
         return Decision(S.FAILED, Reason.OFFLINE, OFFLINE_FAILED.format(seconds=facts.start_timeout_s), end=True)
     return _failed(Reason.START_TIMEOUT, facts)
+
+
+def _not_recognised(facts: Facts) -> Decision:
+    """Failed on a page nobody recognised: reported (log line, screenshot) first, if it was not yet."""
+    effects = () if facts.unknown_reported else (Effect.REPORT_UNRECOGNISED,)
+    return Decision(S.FAILED, Reason.PAGE_NOT_RECOGNISED, words(Reason.PAGE_NOT_RECOGNISED, facts), effects=effects,
+                    end=True)
 
 
 def _failed(reason: Reason, facts: Facts, state: State = S.FAILED) -> Decision:

@@ -68,6 +68,7 @@ class SessionRecord:
         self._pairing_code: str | None = None
         self._account: accounts.Account | None = None
         self._seen_by: tuple[str, ...] = ()
+        self._wa_version: str | None = None  # the WhatsApp Web build the page runs (WAWebUpdaterVersion), last seen
         self._announced: set[str] = set()
         self._screenshot: bytes | None = None
         self._started_at: float | None = None
@@ -86,7 +87,8 @@ class SessionRecord:
         return self._state
 
     def status(self) -> dict:
-        """The /status picture: state, reason, error, qr_version, since, pairing_code, seen_by, qr_cycle, account."""
+        """The /status picture: state, reason, error, qr_version, since, pairing_code, seen_by, qr_cycle, account,
+        wa_version."""
         with self._lock:
             return self._status_locked()
 
@@ -101,6 +103,7 @@ class SessionRecord:
             "seen_by": list(self._seen_by),
             "qr_cycle": self._qr.cycle_facts((self._started_at_wall or time.time()) + self.settings.qr_timeout_s),
             "account": self._account_locked(),
+            "wa_version": self._wa_version,
         }
 
     def account(self) -> dict | None:

@@ -100,6 +100,8 @@ class WorkerSide(SessionRecord):
                 self._annotate(decision.reason, decision.error)  # (who started it stays until the state moves)
             if sight.seen_by:  # diagnostic: read by /status, carried by the next status event, never one of its own
                 self._seen_by = sight.seen_by
+            if sight.obs.modules and sight.obs.modules.version:  # the same: the build, for support
+                self._wa_version = sight.obs.modules.version
             if decision.pairing_code != self._pairing_code:
                 self._pairing_code = decision.pairing_code
                 self._queue_status()

@@ -56,7 +56,7 @@ def healthz() -> Response | tuple[Response, int]:
 
 @bp.get("/status")
 def status() -> Response:
-    """The session's state, reason, error, qr_version, since, pairing_code, seen_by, qr_cycle and account."""
+    """The session's state, reason, error, qr_version, since, pairing_code, seen_by, qr_cycle, account, wa_version."""
     return jsonify(get_client().status())
 
 

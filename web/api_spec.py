@@ -102,7 +102,7 @@ SCHEMAS: dict[str, dict] = {
     "Status": {
         "type": "object",
         "required": ["state", "reason", "error", "qr_version", "since", "pairing_code", "seen_by", "qr_cycle",
-                     "account"],
+                     "account", "wa_version"],
         "properties": {
             "state": {"enum": [s.value for s in State]},
             "reason": _nullable({"enum": [r.value for r in Reason]}),
@@ -113,6 +113,9 @@ SCHEMAS: dict[str, dict] = {
             "seen_by": {"type": "array", "items": {"enum": ["dom", "modules"]}},
             "qr_cycle": _nullable(_ref("QrCycle")),
             "account": _nullable(_ref("Account")),
+            "wa_version": {"type": ["string", "null"], "examples": ["2.3000.1045818043"],
+                           "description": "the WhatsApp Web build the page runs (WAWebUpdaterVersion), null when "
+                                          "not known"},
         },
     },
     "HistoryEntry": {
