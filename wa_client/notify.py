@@ -31,6 +31,8 @@ MESSAGES = {
     "not_linked": ("WhatsApp is not linked", "The gateway started without a valid WhatsApp login, so WhatsApp is "
                    "not connected. Open the gateway's page and click Generate QR, then scan the code."),
     "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
+    "passkey_required": ("WhatsApp asks for a passkey check", "WhatsApp asked the gateway's browser for a passkey "
+                         "check after the phone linked it, and the link could not finish."),
     "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
     "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
     "sending_paused": ("sending paused", "The gateway stopped sending WhatsApp messages to protect the clinic's "
@@ -80,6 +82,8 @@ def kind_of(status: dict, restart_on_crash: bool) -> str | None:
         return None
     if reason in BLOCKS:
         return "blocked"
+    if reason == Reason.PASSKEY_REQUIRED:
+        return "passkey_required"
     if reason == Reason.BROWSER_CRASHED and restart_on_crash:
         return None  # the gateway restarts it; a give-up is told on its own
     return "failed"
