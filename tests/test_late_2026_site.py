@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.gateway import connect_socket
 from tests.helpers import connected_client, decode_png, nothing_left, phone_scans, wait_state, wait_until
 from wa_client import selectors
 from wa_client.page import Page, recognise
@@ -231,3 +232,29 @@ def test_the_stay_logged_in_box_is_ticked_before_the_link(make_client, simulator
     phone_scans(client, simulator)
     wait_state(client, "connected")
     assert simulator.state()["devices"][0]["stay_logged_in"] is True
+
+
+@pytest.mark.e2e
+def test_a_crm_that_fetches_the_png_on_every_qr_status_never_gets_a_404(gateway_factory, simulator):
+    # `python app.py`, stay-logged-in unticked at first: the moment a status event (Socket.IO) or a /status
+    # poll says `qr`, /qr.png is fetched; over several Generate QR / Force Reset cycles every answer is 200
+    simulator.configure(stay_logged_in_default=False)
+    gateway = gateway_factory()
+    answers: list[tuple[str, int]] = []
+
+    def fetch_png(via: str) -> None:
+        answers.append((via, gateway.get("/qr.png").status_code))
+
+    sio = connect_socket(gateway, {"token": gateway.token} if gateway.token else None)
+    sio.on("status", lambda status: status["state"] == "qr" and fetch_png("socket.io"))
+    try:
+        for _ in range(3):
+            assert gateway.post("/start-session").status_code == 202
+            wait_until(lambda: gateway.status()["state"] == "qr" and (fetch_png("/status") or True), 60,
+                       interval=0.01, what="the qr state")
+            wait_until(lambda: any(via == "socket.io" for via, _ in answers), 10, what="the status event")
+            assert gateway.post("/force-reset").status_code == 200
+            gateway.wait_status("idle", timeout=30)
+    finally:
+        sio.disconnect()
+    assert answers and {code for _, code in answers} == {200}, answers
