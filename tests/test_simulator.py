@@ -94,7 +94,8 @@ def script(driver: WebDriver, code: str, *args: object) -> object:
 
 MODULE_STATE = """
 if (typeof window.require !== 'function') return null;
-const S = require('WAWebSocketModel').Socket, C = require('WAWebConnModel').Conn;
+let S, C;
+try { S = require('WAWebSocketModel').Socket; C = require('WAWebConnModel').Conn; } catch (e) { return null; }
 return {state: S.state, stream: S.stream, hasSynced: S.hasSynced, ref: C.ref, wid: C.wid, pushname: C.pushname};
 """
 
@@ -347,7 +348,7 @@ def test_stale_altered_and_unknown_payloads_are_rejected(simulator: Simulator, m
 
 @pytest.mark.browser
 def test_modules_arrive_after_the_html_and_throw_for_unknown_names(simulator: Simulator, make_driver) -> None:
-    simulator.configure(modules_delay_s=1.0, startup_s=1.5)
+    simulator.configure(modules_delay_s=1.0, startup_s=1.5, debug_global=True, modules_on_demand=False)  # mid-2026
     driver = make_driver()
     driver.get(simulator.url)
     before = driver.execute_script(
