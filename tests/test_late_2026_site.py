@@ -119,6 +119,24 @@ def test_a_logout_is_heard_through_each_module_sign(make_driver, simulator, logo
     assert probe(driver).logout_seen is heard
 
 
+def test_every_bus_event_the_gateway_knows_is_recorded_and_wakes_the_worker(make_driver, simulator):
+    driver = open_page(make_driver, simulator)
+    wait_until(lambda: probe(driver).modules, 20, what="the modules")  # the listeners are in
+    driver.execute_script("window.__waGateway = {woken: [], wake: (name) => window.__waGateway.woken.push(name)};")
+    expected = {"logout": (True, None), "starting_logout": (True, None), "unexpected_logout_modal": (True, None),
+                "account_temporarily_banned": (False, "smb_tos_block"),
+                "service_unavailable_503": (False, "service_unavailable"), "refresh_qr": (False, None)}
+    for event, (logout_seen, bus_block) in expected.items():
+        driver.execute_script("sessionStorage.clear();"
+                              "require('WAWebBackendEventBus').BackendEventBus.trigger(arguments[0]);", event)
+        obs = probe(driver)
+        assert (obs.logout_seen, obs.modules.bus_block) == (logout_seen, bus_block), event
+    assert driver.execute_script("return window.__waGateway.woken;") == list(expected)[:5]
+    probe(driver)  # once per module object: a second probe adds no second listener
+    driver.execute_script("require('WAWebBackendEventBus').BackendEventBus.trigger('logout');")
+    assert driver.execute_script("return window.__waGateway.woken;")[5:] == ["logout"]
+
+
 @pytest.mark.parametrize("channel", [{"dom_drift": True}, {"modules": False}])
 @pytest.mark.parametrize("logout_event", ["logout_from_bridge", "logout"])
 def test_a_logout_from_the_phone_ends_in_disconnected(make_client, simulator, channel, logout_event):
