@@ -13,7 +13,7 @@ from tests.gateway import connect_socket
 from tests.helpers import connected_client, decode_png, nothing_left, phone_scans, wait_state, wait_until
 from wa_client import selectors
 from wa_client.page import Page, recognise
-from wa_client.probe import PROBE_SCRIPT, ModuleSigns, Observation, probe_args
+from wa_client.probe import PROBE_SCRIPT, Observation, probe_args
 
 pytestmark = pytest.mark.browser
 
@@ -182,30 +182,6 @@ def test_stream_mode_follows_the_page(make_driver, simulator, stream_model, mode
     link(driver, simulator)
     wait_until(lambda: probe(driver).modules.has_synced, 10, what="the chats synced")
     assert probe(driver).modules.stream_mode == modes[1]
-
-
-@pytest.mark.parametrize(("mode", "page"), [
-    ("QR", Page.LANDING), ("MAIN", Page.CHATS), ("SYNCING", Page.LOADING), ("OFFLINE", Page.OFFLINE),
-    ("CONFLICT", Page.CONFLICT), ("TOS_BLOCK", Page.BLOCKED), ("SMB_TOS_BLOCK", Page.BLOCKED),
-    ("PROXYBLOCK", Page.BLOCKED), ("DEPRECATED_VERSION", Page.BLOCKED),
-])
-def test_stream_mode_alone_recognises_the_page(mode, page):
-    obs = Observation(modules=ModuleSigns(stream_mode=mode, has_synced=True))
-    sight = recognise(obs)
-    assert sight.page is page
-    if page is Page.BLOCKED:
-        assert sight.block == mode.lower()
-
-
-def test_a_stream_offline_while_the_socket_opens_is_not_offline_yet():
-    assert recognise(Observation(modules=ModuleSigns(state="OPENING", stream_mode="OFFLINE"))).page is Page.STARTUP
-
-
-@pytest.mark.parametrize(("bus_block", "reason"), [("smb_tos_block", "smb_tos_block"),
-                                                   ("service_unavailable", "service_unavailable")])
-def test_a_block_the_bus_announced_is_a_block(bus_block, reason):
-    sight = recognise(Observation(modules=ModuleSigns(state="OPENING", bus_block=bus_block)))
-    assert (sight.page, sight.block) == (Page.BLOCKED, reason)
 
 
 # ---- an unknown page while the modules say OPENING -----------------------------------------------------------
