@@ -477,7 +477,8 @@ def test_phone_logout_post_logout_url_is_replaced_on_boot(simulator: Simulator, 
     driver = make_driver()
     old = link_by_scan(driver, simulator)
     driver.execute_script("sessionStorage.setItem('gateway-marker', 'kept');"
-                          "require('WAWebCmd').Cmd.on('logout', () => sessionStorage.setItem('cmd-logout', '1'));")
+                          "require('WAWebCmd').Cmd.on('logout_from_bridge',"
+                          " () => sessionStorage.setItem('cmd-logout', '1'));")
     assert simulator.logout().json() == {"ok": True, "devices": 1}
     wait(driver).until(lambda d: f"post_logout=1&logout_reason={reason}" in (navigation(d) or ""))
     fresh = qr_box(driver).get_attribute("data-ref")
@@ -500,8 +501,8 @@ def test_reload_logout_style_just_reloads(simulator: Simulator, make_driver) -> 
     simulator.configure(logout_style="reload")
     driver = make_driver()
     link_by_scan(driver, simulator)
-    driver.execute_script("require('WAWebCmd').Cmd.on('logout', () => sessionStorage.setItem('cmd-logout', '1'));"
-                          "window.__oldPage = true;")
+    driver.execute_script("require('WAWebCmd').Cmd.on('logout_from_bridge',"
+                          " () => sessionStorage.setItem('cmd-logout', '1')); window.__oldPage = true;")
     assert simulator.logout().status_code == 200
     wait(driver).until(lambda d: script(d, "return document.readyState === 'complete' && !window.__oldPage;"))
     qr_box(driver)
