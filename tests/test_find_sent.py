@@ -86,3 +86,15 @@ def test_through_the_page_alone_the_chat_rows_say_what_was_sent(make_client, sim
     assert [(f.message_id, f.state) for f in found] == [("a", FOUND), ("b", ABSENT), ("c", ABSENT), ("d", ABSENT)]
     assert found[0].wa_id == sent.wa_id and found[0].to_jid == f"{PATIENT}@c.us"
     assert client.status()["state"] == "connected"
+
+
+def test_a_message_to_an_lid_chat_is_found_by_its_id_without_knowing_the_chat(make_client, simulator):
+    simulator.configure(lid_numbers=[PATIENT], history_delay_s=60.0)
+    client = connected_client(make_client, simulator, poll_interval_s=0.05)
+    since = time.time()
+    sent = client.send_message(PATIENT, "Reminder", msg_id=client.new_message_id())
+    assert sent.to_jid.endswith("@lid")
+    simulator.sent_once_there_are(1)
+    client = restarted(make_client, client)
+    found = client.find_sent([lookup("a", PATIENT, "Reminder", since, sent.msg_id)])  # to_jid not stored yet
+    assert [(f.state, f.wa_id, f.to_jid) for f in found] == [(FOUND, sent.wa_id, sent.to_jid)]

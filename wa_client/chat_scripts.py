@@ -93,6 +93,7 @@ const findOne = async (L, load) => {
     }
   }
   const chat = Chat.get(wid);
+  if (!chat && !models(Chat).length) return {message_id: L.message_id, state: 'unreadable'};  // no chats yet
   if (!chat) return {message_id: L.message_id, state: 'absent'};  // a send makes its chat: none, none sent
   if (!load) return null;  // neither shape fits: the page route reads the chat
   const oldest = () => Math.min(...models(chat.msgs).map((m) => Number(m.t) || Infinity), Infinity);
