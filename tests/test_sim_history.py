@@ -60,6 +60,8 @@ def test_messages_are_found_by_id_from_the_pages_store_and_keys_have_no_serializ
     driver = linked(make_driver(), simulator, history_delay_s=60.0)
     answer = send(driver, PATIENT, "Reminder")
     simulator.sent_once_there_are(1)
+    assert script(driver, "const Msg = window.require('WAWebCollections').Msg, m = Msg.get(arguments[0]); "
+                          "return !!m && Msg.get(m.id) === m;", answer["id"])  # a key object or its string
     reloaded(driver)
     assert driver.execute_async_script(BY_ID, answer["id"]) == [answer["id"]]
     shape = driver.execute_async_script("""
