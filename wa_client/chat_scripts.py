@@ -183,9 +183,21 @@ CHAT_PROBE_JS = r"""
   }
   G.waiting = G.waiting.filter((m) => { if (m.type === 'ciphertext') return true; G.incoming.push(m); return false; });
   out.acks = G.acks.splice(0);
+  const missing = [];
   for (const id of (P.watch || [])) {  // the current ack: a read receipt does not always come as an event
     const m = Msg.get(id);
     if (m && typeof m.ack === 'number') out.acks.push([id, m.ack]);
+    else if (!m) missing.push(id);
+  }
+  const now = Date.now();  // older messages than the page loaded: from its own store, now and then
+  if (missing.length && typeof Msg.getMessagesById === 'function' && !(now < (G.storeAsked || 0) + 10000)) {
+    G.storeAsked = now;
+    Promise.resolve(Msg.getMessagesById(missing.slice(0, 100))).then((found) => {
+      for (const m of (found && found.messages) || []) {
+        if (m && m.id && typeof m.ack === 'number') G.acks.push([ser(m.id), m.ack]);
+      }
+      if (found && (found.messages || []).length) wake();
+    }).catch(() => { /* not in the store: nothing to say */ });
   }
   const Contact = opt(S.API_CONTACT_MODULE);
   const phoneOf = (from) => {  // an @lid sender: WhatsApp's own LID -> phone mapping, when it knows it
