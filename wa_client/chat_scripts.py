@@ -102,8 +102,9 @@ const findOne = async (L, load) => {
     const loaded = await load(chat);
     end = !loaded || !loaded.length;
   }
-  const hit = models(chat.msgs).find((m) => mine(m) && (L.msg_id ? m.id.id === L.msg_id
-    : String(m.body || '') === L.text && Number(m.t) >= L.since - 60));
+  // by the id, or by the text from `since` on (a send that took the page route got an id of the page's)
+  const hit = models(chat.msgs).find((m) => mine(m) && ((L.msg_id && m.id.id === L.msg_id)
+    || (String(m.body || '') === L.text && Number(m.t) >= L.since - 60)));
   if (hit) return answer(hit);
   return {message_id: L.message_id, state: end || oldest() < L.since ? 'absent' : 'unreadable'};
 };
