@@ -54,6 +54,13 @@ class SimConfig:
     backend_event_bus: bool = True  # False: no WAWebBackendEventBus
     stream_model: bool = True  # False: no WAWebStreamModel (Stream.mode)
     passkey_check: bool = False  # True: "Quick security check with Passkey" after every link
+    # Messaging, December 2026 (helper "chat"); each older behaviour is a knob value.
+    msg_key_serialized: bool = False  # True: keys keep `_serialized` and ids are short (mid-2026)
+    messaging_modules_delay_s: float = 3.0  # the messaging modules register this long after the chats show
+    fn_shapes: str = "object"  # loadEarlierMsgs({chat}); "positional": (chat, msgs) (mid-2026); "rest": neither
+    history_delay_s: float = 2.0  # a page that loads again gets its recent messages this long after the chats
+    reachout_timelock_until_s: float = 0.0  # the reach-out time lock lasts this long from when it is set (0: none)
+    lid_phone_known: bool = True  # WAWebApiContact.getPhoneNumber knows the number behind an @lid
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
@@ -82,6 +89,8 @@ FAST: dict[str, object] = {
     "pairing_codes_per_cycle": 3,
     "ack_delivered_after_s": 0.3,
     "ack_read_after_s": 0.8,
+    "messaging_modules_delay_s": 0.5,
+    "history_delay_s": 0.5,
 }
 
 KNOBS: dict[str, type] = {f.name: type(f.default) for f in fields(SimConfig)}
@@ -108,6 +117,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "conflict_variant": ("computer", "window"),
     "payload_variant": ("five", "six", "wa_me", "four"),
     "logout_event": ("logout_from_bridge", "logout", "none"),
+    "fn_shapes": ("object", "positional", "rest"),
 }
 
 
