@@ -205,6 +205,11 @@ class ChatWorker:
         self.sleep = sleep
         self._jobs: dict[str, _Job] = {}
 
+    @property
+    def busy(self) -> bool:
+        """Jobs run in the page: the worker polls until they are answered."""
+        return bool(self._jobs)
+
     def start(self, command: Command, connected: bool) -> None:
         """Begin a send or a look-up; the answer comes with a later poll (or now, through the page route)."""
         if not connected:

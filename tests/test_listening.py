@@ -1,0 +1,81 @@
+"""Listen, don't poll: in a steady state the worker waits for the page's wakes, and still sees every change
+at once; the slow safety-net probe is set to 30 s here, so whatever is seen within seconds came by a wake."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import connected_client, holds_for, phone_scans, wait_state, wait_until
+from wa_client.watch import COUNTS_SCRIPT
+
+pytestmark = pytest.mark.browser
+
+SLOW_PROBE = {"probe_interval_s": 30.0}
+DEADLINE_S = 5.0  # far below the slow probe's 30 s
+
+
+def _qr_version(client) -> int | None:
+    shown = client.qr_png()
+    return shown[0] if shown else None
+
+
+def test_a_qr_rotation_is_served_without_the_slow_probe(make_client, simulator):
+    client = make_client(**SLOW_PROBE)
+    client.start_session()
+    wait_state(client, "qr")
+    first = wait_until(lambda: _qr_version(client) is not None, 30, what="a first QR") and _qr_version(client)
+    before = client.counters["page_probes"]
+    wait_until(lambda: _qr_version(client) not in (None, first), DEADLINE_S, what="the rotated QR")
+    assert client.counters["page_wakes"] >= 1
+    assert client.counters["page_probes"] - before <= 10  # a few wakes, not a poll every 0.2 s
+
+
+def test_a_phone_logout_is_noticed_without_the_slow_probe(make_client, simulator):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    assert simulator.logout().status_code == 200
+    status = wait_state(client, "disconnected", timeout=DEADLINE_S)
+    assert status["reason"] == "logout"
+
+
+def test_a_conflict_is_noticed_without_the_slow_probe(make_client, simulator):
+    client = connected_client(make_client, simulator, takeover_on_conflict=False, **SLOW_PROBE)
+    assert simulator.conflict().status_code == 200
+    wait_state(client, "conflict", timeout=DEADLINE_S)
+
+
+def test_a_command_is_answered_promptly_while_listening(make_client, simulator):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    wait_until(lambda: _quiet(client), 10, what="a quiet page")
+    png = client.screenshot()  # a command through the worker's queue, while it listens
+    assert png and png.startswith(b"\x89PNG")
+
+
+def test_an_idle_page_is_read_only_by_the_slow_probe(make_client, simulator):
+    client = connected_client(make_client, simulator, probe_interval_s=1.0)
+    wait_until(lambda: _quiet(client), 10, what="a quiet page")
+    before = client.counters["page_probes"]
+    assert holds_for(lambda: client.counters["page_probes"] - before <= 4, seconds=3.0)  # polling: ~15
+
+
+def test_the_watcher_is_back_after_a_reload(make_client, simulator):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    driver = client._browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
+    wait_until(lambda: driver.execute_script(COUNTS_SCRIPT)["watching"], 10, what="the watcher")
+    # The phone links again after a reload of the page: the reload itself is a wake.
+    driver.execute_script("location.reload()")
+    wait_until(lambda: client.state == "connected" and driver.execute_script(COUNTS_SCRIPT)["watching"], DEADLINE_S,
+               what="the watcher on the new page")
+
+
+def _quiet(client) -> bool:
+    """No wake in the last half second (the page has settled)."""
+    before = client.counters["page_probes"]
+    return holds_for(lambda: client.counters["page_probes"] == before, seconds=0.5)
+
+
+def test_a_scan_links_without_the_slow_probe(make_client, simulator):
+    client = make_client(**SLOW_PROBE)
+    client.start_session()
+    wait_state(client, "qr")
+    phone_scans(client, simulator)
+    wait_state(client, "connected", timeout=DEADLINE_S + 5)
