@@ -79,3 +79,20 @@ def test_a_scan_links_without_the_slow_probe(make_client, simulator):
     wait_state(client, "qr")
     phone_scans(client, simulator)
     wait_state(client, "connected", timeout=DEADLINE_S + 5)
+
+
+def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, simulator):
+    simulator.configure(heavy=True)
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    driver = client._browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
+    rows = "return document.querySelectorAll('.heavy-row').length"
+    wait_until(lambda: driver.execute_script(rows) >= 290, 10, what="the heavy page's 300 chats")
+    wait_until(lambda: _quiet(client), 10, what="a quiet page")
+    wakes, probes = client.counters["page_wakes"], client.counters["page_probes"]
+    checks = driver.execute_script(COUNTS_SCRIPT)["checks"]
+    assert holds_for(lambda: client.counters["page_probes"] == probes, seconds=3.0)
+    assert client.counters["page_wakes"] == wakes
+    assert driver.execute_script(COUNTS_SCRIPT)["checks"] > checks  # the watcher saw the churn, and kept quiet
+    # ...and a change that matters on the same heavy page still wakes it at once.
+    assert simulator.logout().status_code == 200
+    wait_state(client, "disconnected", timeout=DEADLINE_S)

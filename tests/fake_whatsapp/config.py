@@ -45,6 +45,8 @@ class SimConfig:
     send_fails: bool = False  # the server rejects sends (ack -1)
     restricted: bool = False  # "Your account may be restricted soon…", and sends are rejected
     exists_delay_s: float = 0.0  # how long WhatsApp's server takes to answer queryWidExists
+    # Listen, don't poll: a heavy live page (300 chats, an open chat of 300 messages, presence every 0.5 s).
+    heavy: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
