@@ -51,7 +51,7 @@ class SessionWorker:
         self.actions = PageActions(browser.driver, client.signs, client.sleep)
         self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
         self.commands = CommandQueue(client, self.actions, self.chat)
-        self.listener = Listener(browser, self.args)
+        self.listener = Listener(browser, self.args, client.sleep)
         self.ended: Decision | None = None
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
@@ -74,8 +74,11 @@ class SessionWorker:
     def _until_next_look(self) -> None:
         """Listen to the page in a steady state (or poll as before) until the next probe is due."""
         interval, state = self.settings.poll_interval_s, self.client.state
+        starting = state is State.STARTING  # the first QR is what the front desk waits for: look at its first sign
+        if self.settings.listen and starting and not self.commands.busy:
+            self.listener.wait(min(interval, STARTING_POLL_S))
+            return
         if not (self.settings.listen and state in LISTENING_STATES) or self.commands.busy or self.chat.busy:
-            starting = state is State.STARTING  # the first QR is what the front desk waits for
             self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
             return
         due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 THROTTLE_MS = 40  # the signature is recomputed at most this often while the DOM changes
 HOOK_EVERY_MS = 1000  # how often a wait looks again for modules that load on demand
 MAX_REASONS = 100  # the page keeps at most this many unread wake reasons
+FAILED_WAIT_PAUSE_S = 0.05  # after a wait that failed (the page navigated), before the probe looks
 EXTRA_WAIT_S = 2.0  # a wait's WebDriver timeout beyond its own bound: a frozen page fails the wait, not the worker
 
 #: Page side: `wake(reason)` that is safe before and after the watcher exists (for other page scripts).
@@ -161,8 +164,9 @@ def wake_reasons(raw: object) -> tuple[str, ...]:
 class Listener:
     """Waits on the page for a wake; the gateway's own side (a command) ends the next wait at once."""
 
-    def __init__(self, browser: Browser, signs: dict) -> None:
+    def __init__(self, browser: Browser, signs: dict, sleep: Callable[[float], None] = time.sleep) -> None:
         self.browser = browser
+        self.sleep = sleep
         self.signs = signs
         self.settings = watcher_settings()
         self._nudged = threading.Event()
@@ -186,6 +190,7 @@ class Listener:
         except Exception as exc:  # noqa: BLE001 - the page navigated (or froze): the probe looks at once
             self.failures += 1
             logger.debug("page wait ended: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+            self.sleep(min(seconds, FAILED_WAIT_PAUSE_S))  # a page between two documents: no busy loop
             return ("navigation",)
         finally:
             self.browser.set_command_timeout(None)
