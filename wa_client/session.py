@@ -21,7 +21,7 @@ from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
 from .states import RUNNING, Reason, State
-from .watch import Listener
+from .watch import Listener, WakeBudget
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -52,6 +52,7 @@ class SessionWorker:
         self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
         self.commands = CommandQueue(client, self.actions, self.chat)
         self.listener = Listener(browser, self.args, client.sleep)
+        self.wake_budget = WakeBudget(self.settings.poll_interval_s)
         self.ended: Decision | None = None
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
@@ -83,8 +84,12 @@ class SessionWorker:
             return
         due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net
         while self.client.is_current(self.generation) and (left := due - time.monotonic()) > 0:
-            if self.listener.wait(min(left, interval)):
+            woken = self.listener.wait(min(left, interval))
+            if woken:
                 self.client.count("page_wakes")
+                delay = 0.0 if "command" in woken else self.wake_budget.delay()
+                if delay:
+                    self.client.sleep(delay)
                 return
 
     def step(self) -> bool:

@@ -198,3 +198,21 @@ class Listener:
             self._nudged.clear()
             return (*wake_reasons(raw), "command")
         return wake_reasons(raw)
+
+
+class WakeBudget:
+    """A few woken looks at once, then one per `interval`: a flood of wakes never reads more than polling did."""
+
+    def __init__(self, interval: float, burst: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.burst = burst
+        self.clock = clock
+        self.tokens = float(burst)
+        self.stamp = clock()
+
+    def delay(self) -> float:
+        """Take one look from the budget: the seconds to wait before it (0 when it may look at once)."""
+        now = self.clock()
+        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) / self.interval) - 1.0
+        self.stamp = now
+        return -self.tokens * self.interval if self.tokens < 0 else 0.0
