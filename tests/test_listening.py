@@ -3,10 +3,12 @@ at once; the slow safety-net probe is set to 30 s here, so whatever is seen with
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.helpers import connected_client, holds_for, phone_scans, wait_state, wait_until
-from wa_client.watch import COUNTS_SCRIPT
+from wa_client.watch import COUNTS_SCRIPT, Listener
 
 pytestmark = pytest.mark.browser
 
@@ -14,12 +16,24 @@ SLOW_PROBE = {"probe_interval_s": 30.0}
 DEADLINE_S = 5.0  # far below the slow probe's 30 s
 
 
+@pytest.fixture(params=["bidi", "async_wait"])
+def channel(request, monkeypatch):
+    """Each test through both ways a wake comes back: pushed over WebDriver BiDi, or a short async wait."""
+    if request.param == "async_wait":
+        monkeypatch.setattr(Listener, "start", lambda self: False)  # as on a driver without BiDi
+    return request.param
+
+
+def _listener(client) -> Listener:
+    return client._worker.listener  # noqa: SLF001 - the test looks at which channel the worker listens on
+
+
 def _qr_version(client) -> int | None:
     shown = client.qr_png()
     return shown[0] if shown else None
 
 
-def test_a_qr_rotation_is_served_without_the_slow_probe(make_client, simulator):
+def test_a_qr_rotation_is_served_without_the_slow_probe(make_client, simulator, channel):
     client = make_client(**SLOW_PROBE)
     client.start_session()
     wait_state(client, "qr")
@@ -30,27 +44,31 @@ def test_a_qr_rotation_is_served_without_the_slow_probe(make_client, simulator):
     assert client.counters["page_probes"] - before <= 10  # a few wakes, not a poll every 0.2 s
 
 
-def test_a_phone_logout_is_noticed_without_the_slow_probe(make_client, simulator):
+def test_a_phone_logout_is_noticed_without_the_slow_probe(make_client, simulator, channel):
     client = connected_client(make_client, simulator, **SLOW_PROBE)
     assert simulator.logout().status_code == 200
     status = wait_state(client, "disconnected", timeout=DEADLINE_S)
     assert status["reason"] == "logout"
 
 
-def test_a_conflict_is_noticed_without_the_slow_probe(make_client, simulator):
+def test_a_conflict_is_noticed_without_the_slow_probe(make_client, simulator, channel):
     client = connected_client(make_client, simulator, takeover_on_conflict=False, **SLOW_PROBE)
     assert simulator.conflict().status_code == 200
     wait_state(client, "conflict", timeout=DEADLINE_S)
 
 
-def test_a_command_is_answered_promptly_while_listening(make_client, simulator):
+def test_a_command_is_answered_promptly_while_listening(make_client, simulator, channel):
     client = connected_client(make_client, simulator, **SLOW_PROBE)
     wait_until(lambda: _quiet(client), 10, what="a quiet page")
-    png = client.screenshot()  # a command through the worker's queue, while it listens
-    assert png and png.startswith(b"\x89PNG")
+    answers: list = []
+    asking = threading.Thread(target=lambda: answers.append(client.screenshot()))  # through the worker's queue
+    asking.start()
+    wait_until(lambda: answers, DEADLINE_S, what="the command's answer (not behind the 30-s slow probe)")
+    asking.join()
+    assert answers[0] and answers[0].startswith(b"\x89PNG")
 
 
-def test_an_idle_page_is_read_only_by_the_slow_probe(make_client, simulator):
+def test_an_idle_page_is_read_only_by_the_slow_probe(make_client, simulator, channel):
     client = connected_client(make_client, simulator, probe_interval_s=1.0)
     wait_until(lambda: _quiet(client), 10, what="a quiet page")
     before = client.counters["page_probes"]
@@ -81,7 +99,7 @@ def test_a_scan_links_without_the_slow_probe(make_client, simulator):
     wait_state(client, "connected", timeout=DEADLINE_S + 5)
 
 
-def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, simulator):
+def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, simulator, channel):
     simulator.configure(heavy=True)
     client = connected_client(make_client, simulator, **SLOW_PROBE)
     driver = client._browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
@@ -96,3 +114,8 @@ def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, si
     # ...and a change that matters on the same heavy page still wakes it at once.
     assert simulator.logout().status_code == 200
     wait_state(client, "disconnected", timeout=DEADLINE_S)
+
+
+def test_the_wakes_are_pushed_through_webdriver_bidi_when_the_driver_has_it(make_client, simulator, channel):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    assert _listener(client).pushed is (channel == "bidi")

@@ -117,6 +117,7 @@ class Browser:
     def _start_session(self, server_url: str, binary: str | None) -> None:
         """Open a WebDriver session on our chromedriver (or on WA_REMOTE_URL's server)."""
         options = chrome_options(self.settings, self.profile_dir, binary)
+        options.enable_bidi = self.settings.listen  # the page's wakes are pushed (wa_client/watch.py)
         if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
             options.add_argument("--no-sandbox")
             for name, value in self.settings.remote_capability_map.items():  # WA_REMOTE_CAPABILITIES: pinning

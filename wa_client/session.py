@@ -67,6 +67,7 @@ class SessionWorker:
     def run(self) -> None:
         """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
+            self.listener.start()
             while self.client.is_current(self.generation) and self.step():
                 self._until_next_look()
         finally:
@@ -83,7 +84,8 @@ class SessionWorker:
             self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
             return
         due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net
-        while self.client.is_current(self.generation) and (left := due - time.monotonic()) > 0:
+        while self.client.is_current(self.generation) and not self.browser.crashed() and (
+                left := due - time.monotonic()) > 0:
             woken = self.listener.wait(min(left, interval))
             if woken:
                 self.client.count("page_wakes")

@@ -12,9 +12,11 @@ the same with a local chromedriver and through a Selenium Grid. Anyone in the pa
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,28 +44,31 @@ MODULE_EVENTS = [
     ["COLLECTIONS_MODULE", "WAWebCollections", "Msg", ["add", "change:ack"], "message"],
 ]
 
-#: The watcher and one wait. arguments: [signs (probe_args), wait in ms, settings of the watcher, done].
-#: Returns the reasons woken since the last wait ([] when the bound passed quietly).
-WAIT_SCRIPT = r"""
-const S = arguments[0], waitMs = arguments[1], W = arguments[2], done = arguments[arguments.length - 1];
-const G = window.__waGateway = window.__waGateway || {};
-G.jobs = G.jobs || {};
-G.woken = Array.isArray(G.woken) ? G.woken : [];
-if (typeof G.wake !== 'function' || !G.watching) {
+#: The watcher, as a function of (S signs, W settings, send): installs itself once per document and returns
+#: window.__waGateway. `send` is a BiDi channel (WebDriver BiDi `script.message`) or null.
+WATCH_JS = r"""
+(S, W, send) => {
+  const G = window.__waGateway = window.__waGateway || {};
+  G.jobs = G.jobs || {};
+  G.woken = Array.isArray(G.woken) ? G.woken : [];
+  if (send) G.send = send;
+  if (G.watching) return G;
+  G.watching = true;
   G.wake = (reason) => {
     try {
       G.woken.push(String(reason));
       if (G.woken.length > W.maxReasons) G.woken.splice(0, G.woken.length - W.maxReasons);
       G.wakes = (G.wakes || 0) + 1;
-      if (G.waiter && !G.calling) {  // answer after this task: wakes of one change come back together
+      if (!G.calling) {  // after this task: the wakes of one change go out together
         G.calling = true;
-        setTimeout(() => { G.calling = false; if (G.waiter) G.waiter(); }, 0);
+        setTimeout(() => {
+          G.calling = false;
+          if (G.waiter) G.waiter();
+          else if (G.send && G.woken.length) G.send(G.woken.splice(0).join(','));
+        }, 0);
       }
     } catch (e) { /* wake must never throw into WhatsApp's own code */ }
   };
-}
-if (!G.watching && document.documentElement) {
-  G.watching = true;
   const one = (sel) => { try { return document.querySelector(sel); } catch (e) { return null; } };
   const all = (sel) => { try { return document.querySelectorAll(sel); } catch (e) { return []; } };
   const outline = (root, depth) => {  // the app's top levels: a new screen changes them, a chat row does not
@@ -107,15 +112,16 @@ if (!G.watching && document.documentElement) {
     setTimeout(() => { cooling = false; if (dirty) { dirty = false; changed(); } }, W.throttleMs);
   };
   try {
-    new MutationObserver(changed).observe(document.documentElement, {subtree: true, childList: true,
-      attributes: true, characterData: true});
+    new MutationObserver(changed).observe(document.documentElement || document, {subtree: true,
+      childList: true, attributes: true, characterData: true});
   } catch (e) { /* the safety-net probe still reads the page */ }
   document.addEventListener('change', changed, true);  // a checkbox ticked: no mutation
+  document.addEventListener('DOMContentLoaded', changed);  // a preload runs before <body> exists
   G.hooked = new WeakSet();
   G.hookedAt = 0;
   G.hook = () => {
-    if (typeof window.require !== 'function') return;
     G.hookedAt = Date.now();
+    if (typeof window.require !== 'function') return;
     for (const [key, name, part, events, reason] of W.moduleEvents) {
       let target = null;
       try { target = window.require(S[key] || name)[part] || null; } catch (e) { continue; }  // not (yet) there
@@ -126,9 +132,17 @@ if (!G.watching && document.documentElement) {
       } catch (e) { /* try again on the next hook */ }
     }
   };
+  setInterval(() => { try { G.hook(); } catch (e) { /* next time */ } }, W.hookEveryMs);  // modules on demand
   G.wake('load');
+  return G;
 }
-if (G.hook && Date.now() - G.hookedAt >= W.hookEveryMs) { try { G.hook(); } catch (e) { /* next time */ } }
+"""
+
+#: One wait without BiDi (the fallback): arguments [signs, wait in ms, watcher settings, done]. Installs the
+#: watcher when missing; returns the reasons woken since the last wait ([] when the bound passed quietly).
+WAIT_SCRIPT = "const WATCH = " + WATCH_JS.strip() + ";\n" + r"""
+const done = arguments[arguments.length - 1];
+const G = WATCH(arguments[0], arguments[2], null);
 let answered = false;
 const answer = () => {
   if (answered) return;
@@ -137,9 +151,17 @@ const answer = () => {
   if (G.waiter === answer) G.waiter = null;
   done(G.woken.splice(0));
 };
-const timer = setTimeout(answer, waitMs);
+const timer = setTimeout(answer, arguments[1]);
 if (G.woken.length) answer(); else G.waiter = answer;
 """
+
+CHANNEL = "wa-gateway-wake"  # the BiDi channel the watcher sends its wakes on
+
+
+def push_function(signs: dict, settings: dict) -> str:
+    """The BiDi preload script: the watcher with its signs, sending on the channel it is given."""
+    return f"(send) => {{ ({WATCH_JS.strip()})({json.dumps(signs)}, {json.dumps(settings)}, send); }}"
+
 
 #: Counters of the watcher in this page: wakes called, signatures computed (for tests and diagnostics).
 COUNTS_SCRIPT = """
@@ -162,25 +184,53 @@ def wake_reasons(raw: object) -> tuple[str, ...]:
 
 
 class Listener:
-    """Waits on the page for a wake; the gateway's own side (a command) ends the next wait at once."""
+    """Waits for the page's wakes: pushed through WebDriver BiDi when the session has it, else a short async wait.
+
+    The gateway's own side (a command) ends the current or next wait at once through `nudge`.
+    """
 
     def __init__(self, browser: Browser, signs: dict, sleep: Callable[[float], None] = time.sleep) -> None:
         self.browser = browser
         self.sleep = sleep
         self.signs = signs
         self.settings = watcher_settings()
-        self._nudged = threading.Event()
+        self._lock = threading.Lock()
+        self._woken = threading.Event()
+        self._reasons: deque[str] = deque(maxlen=MAX_REASONS)
+        self.pushed = False
         self.failures = 0
 
+    def start(self) -> bool:
+        """Open the push channel (BiDi `script.message`) when the session has one; False: waits ask the page."""
+        driver = self.browser.driver
+        caps = getattr(driver, "caps", None)
+        if not isinstance(caps, dict) or not caps.get("webSocketUrl"):
+            return False
+        channel = {"type": "channel", "value": {"channel": CHANNEL}}
+        script = push_function(self.signs, self.settings)
+        try:
+            driver.script.add_event_handler("message", self._on_message)
+            driver.script.add_preload_script(script, arguments=[channel])  # every document from now on
+            driver.script.call_function(script, await_promise=False, arguments=[channel],
+                                        target={"context": driver.current_window_handle})  # and this one
+        except Exception as exc:  # noqa: BLE001 - no BiDi after all: the async wait still works
+            logger.info("the page's wakes come through short waits (no WebDriver BiDi: %s)", _first_line(exc))
+            return False
+        self.pushed = True
+        logger.info("listening to the page through WebDriver BiDi")
+        return True
+
     def nudge(self) -> None:
-        """Something for the worker outside the page (a command): the next wait returns at once."""
-        self._nudged.set()
+        """Something for the worker outside the page (a command): the current or next wait returns at once."""
+        self._push(("command",))
 
     def wait(self, seconds: float) -> tuple[str, ...]:
         """Until the page wakes us or `seconds` pass: the reasons (empty: nothing happened)."""
-        if self._nudged.is_set():
-            self._nudged.clear()
-            return ("command",)
+        if self._woken.is_set():
+            return self._take()
+        if self.pushed:
+            self._woken.wait(seconds)
+            return self._take()
         driver = self.browser.driver
         if driver is None or self.browser.closed:
             return ("closed",)
@@ -189,15 +239,37 @@ class Listener:
             raw = driver.execute_async_script(WAIT_SCRIPT, self.signs, max(1, int(seconds * 1000)), self.settings)
         except Exception as exc:  # noqa: BLE001 - the page navigated (or froze): the probe looks at once
             self.failures += 1
-            logger.debug("page wait ended: %s", str(exc).strip().splitlines()[0] if str(exc).strip() else exc)
+            logger.debug("page wait ended: %s", _first_line(exc))
             self.sleep(min(seconds, FAILED_WAIT_PAUSE_S))  # a page between two documents: no busy loop
-            return ("navigation",)
+            return ("navigation", *self._take())
         finally:
             self.browser.set_command_timeout(None)
-        if self._nudged.is_set():
-            self._nudged.clear()
-            return (*wake_reasons(raw), "command")
-        return wake_reasons(raw)
+        return wake_reasons(raw) + self._take()
+
+    def _on_message(self, message: Any) -> None:
+        """A BiDi `script.message` (Selenium's websocket thread): the watcher's reasons, comma-separated."""
+        if getattr(message, "channel", None) != CHANNEL:
+            return
+        data = getattr(message, "data", None)
+        value = data.get("value") if isinstance(data, dict) else None
+        self._push(wake_reasons(str(value).split(",")) or ("page",))
+
+    def _push(self, reasons: tuple[str, ...]) -> None:
+        with self._lock:
+            self._reasons.extend(reasons)
+            self._woken.set()
+
+    def _take(self) -> tuple[str, ...]:
+        with self._lock:
+            reasons = tuple(self._reasons)
+            self._reasons.clear()
+            self._woken.clear()
+        return reasons
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 class WakeBudget:
