@@ -119,3 +119,23 @@ def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, si
 def test_the_wakes_are_pushed_through_webdriver_bidi_when_the_driver_has_it(make_client, simulator, channel):
     client = connected_client(make_client, simulator, **SLOW_PROBE)
     assert _listener(client).pushed is (channel == "bidi")
+
+
+def _metric(gateway, name: str) -> float:
+    line = next(x for x in gateway.get("/metrics").text.splitlines() if x.startswith(name + " "))
+    return float(line.split()[1])
+
+
+@pytest.mark.e2e
+def test_the_service_listens_on_eventlet_and_counts_its_wakes_and_reads(gateway_factory, simulator):
+    # `python app.py` as users start it (eventlet monkey-patched): BiDi's websocket thread and all
+    gateway = gateway_factory(WA_PROBE_INTERVAL_S="30")
+    assert gateway.post("/start-session").status_code == 202
+    gateway.wait_status("qr")
+    gateway.phone_scans(simulator)
+    gateway.wait_status("connected")
+    assert "listening to the page through WebDriver BiDi" in gateway.log_text()
+    wakes = _metric(gateway, "wa_page_wakes_total")
+    assert wakes >= 2 and _metric(gateway, "wa_page_probes_total") >= wakes
+    assert simulator.logout().status_code == 200
+    assert gateway.wait_status("disconnected", timeout=DEADLINE_S)["reason"] == "logout"
