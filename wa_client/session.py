@@ -67,7 +67,7 @@ class SessionWorker:
     def run(self) -> None:
         """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
-            self.listener.start()
+            self.client.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
             while self.client.is_current(self.generation) and self.step():
                 self._until_next_look()
         finally:

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -200,11 +201,26 @@ class Listener:
         self.pushed = False
         self.failures = 0
 
-    def start(self) -> bool:
-        """Open the push channel (BiDi `script.message`) when the session has one; False: waits ask the page."""
+    def context(self) -> str | None:
+        """The page's browsing context when the session offers WebDriver BiDi (worker thread); else None."""
         driver = self.browser.driver
         caps = getattr(driver, "caps", None)
         if not isinstance(caps, dict) or not caps.get("webSocketUrl"):
+            return None
+        if self.browser.remote:  # the Grid serves the socket where it serves WebDriver, whatever it advertises
+            caps["webSocketUrl"] = through(caps["webSocketUrl"], self.browser.settings.remote_url)
+        try:
+            return driver.current_window_handle
+        except Exception:  # noqa: BLE001 - the next probe finds out what is wrong
+            return None
+
+    def start(self, context: str | None) -> bool:
+        """Open the push channel (BiDi `script.message`) in `context`; False: the waits ask the page instead.
+
+        Runs beside the worker (it may take a few seconds), never on the driver's classic commands.
+        """
+        driver = self.browser.driver
+        if context is None or driver is None:
             return False
         channel = {"type": "channel", "value": {"channel": CHANNEL}}
         script = push_function(self.signs, self.settings)
@@ -212,7 +228,7 @@ class Listener:
             driver.script.add_event_handler("message", self._on_message)
             driver.script.add_preload_script(script, arguments=[channel])  # every document from now on
             driver.script.call_function(script, await_promise=False, arguments=[channel],
-                                        target={"context": driver.current_window_handle})  # and this one
+                                        target={"context": context})  # and this one
         except Exception as exc:  # noqa: BLE001 - no BiDi after all: the async wait still works
             logger.info("the page's wakes come through short waits (no WebDriver BiDi: %s)", _first_line(exc))
             return False
@@ -265,6 +281,15 @@ class Listener:
             self._reasons.clear()
             self._woken.clear()
         return reasons
+
+
+def through(socket_url: str, remote_url: str | None) -> str:
+    """The BiDi socket's address at the host and port of WA_REMOTE_URL (a Grid may advertise one it cannot serve)."""
+    if not remote_url:
+        return socket_url
+    socket, remote = urlsplit(socket_url), urlsplit(remote_url)
+    scheme = "wss" if remote.scheme == "https" else "ws"
+    return urlunsplit((scheme, remote.netloc, socket.path, socket.query, ""))
 
 
 def _first_line(exc: BaseException) -> str:
