@@ -24,8 +24,10 @@ MESSAGES_PER_RUN = 3
 #: The bench gateway sends without the safeguards' waits, so POST /messages -> sent is the send path alone.
 MESSAGES_NO_GAP = {"WA_SEND_GAP_S": "0", "WA_SEND_PER_MINUTE": "0", "WA_SEND_PER_DAY": "0"}
 
-FIRST_QR_FACTOR = 1.2
+FIRST_QR_FACTOR = 1.1  # issue 21 (1.2 before)
 LATENCY_TARGET_S = 0.3
+EVENT_TARGET_S = 0.15  # rotation served and phone logout detected (issue 21; 0.3 before)
+HEAVY_EXTRA_POINTS = 2.0  # the heavy page: the gateway may cost this many points of a core above its floor
 RESET_TARGET_S = 1.0
 RPS_FACTOR = 0.7
 P99_TARGET_MS = 50.0
@@ -50,11 +52,11 @@ def rows(samples: dict[str, list[float]], loading_s: float, page_poll_ms: int) -
                     f"<= {FIRST_QR_FACTOR} x floor = {seconds(FIRST_QR_FACTOR * floor_qr)}",
                     verdict(m("first_qr") <= FIRST_QR_FACTOR * floor_qr)))
     rows.append(Row("QR rotation (simulator issues ref -> /qr serves it)", seconds(m("rotation")), n("rotation"),
-                    "-", f"<= {seconds(LATENCY_TARGET_S)}", verdict(m("rotation") <= LATENCY_TARGET_S)))
+                    "-", f"<= {seconds(EVENT_TARGET_S)}", verdict(m("rotation") <= EVENT_TARGET_S)))
     page = f"{seconds(m('logout_page'))} page leaves ({n('logout_page')})" if s.get("logout_page") else "-"
     rows.append(Row("logout detection (phone logout -> /status disconnected)", seconds(m("logout")),
-                    n("logout"), page, f"<= {seconds(LATENCY_TARGET_S)}",
-                    verdict(m("logout") <= LATENCY_TARGET_S)))
+                    n("logout"), page, f"<= {seconds(EVENT_TARGET_S)}",
+                    verdict(m("logout") <= EVENT_TARGET_S)))
     limit = loading_s + LATENCY_TARGET_S
     rows.append(Row("scan -> connected (phone links -> /status connected)", seconds(m("scan_connected")),
                     n("scan_connected"), f"{seconds(loading_s)} loading_s", f"<= {seconds(limit)}",
@@ -91,7 +93,28 @@ def rows(samples: dict[str, list[float]], loading_s: float, page_poll_ms: int) -
     rows.append(Row(f"idle cost, same, page polls every {page_poll_ms} ms (simulator default)",
                     f"{m('gw_idle_busy_pct'):.1f} % of a core", n("gw_idle_busy_pct"),
                     f"{m('floor_idle_busy_pct'):.1f} % bare Chromium, unpolled", "-", "info"))
-    return rows
+    return rows + heavy_rows(s)
+
+
+def heavy_rows(s: dict[str, list[float]]) -> list[Row]:
+    """The heavy live page (issue 21): the listening gateway and the polling one against a bare Chromium."""
+    def m(name: str) -> float:
+        return median(s.get(name, []))
+
+    if not s.get("heavy_gw_pct"):
+        return []
+    floor = m("heavy_floor_pct")
+    where = f"heavy page (300 chats, 300 messages, presence every 0.5 s), connected, {IDLE_SECONDS:.0f} s"
+    bare = f"{floor:.1f} % bare Chromium, same page ({len(s.get('heavy_floor_pct', []))})"
+    return [
+        Row(f"idle cost on the {where}", f"{m('heavy_gw_pct'):.1f} % of a core", len(s["heavy_gw_pct"]), bare,
+            f"<= floor + {HEAVY_EXTRA_POINTS:.0f} = {floor + HEAVY_EXTRA_POINTS:.1f} %",
+            verdict(m("heavy_gw_pct") <= floor + HEAVY_EXTRA_POINTS)),
+        Row("  of which the service; full page reads per second", f"{m('heavy_gw_service_pct'):.1f} %; "
+            f"{m('heavy_gw_probes_per_s'):.2f}/s", len(s.get("heavy_gw_service_pct", [])), "-", "-", "info"),
+        Row("  same page, polling every 0.2 s as before (WA_LISTEN=0)", f"{m('heavy_poll_pct'):.1f} % of a core "
+            f"({m('heavy_poll_probes_per_s'):.1f} reads/s)", len(s.get("heavy_poll_pct", [])), bare, "-", "info"),
+    ]
 
 def facts(runtime: float, load_tool: str, loading_s: float) -> list[tuple[str, str]]:
     """The machine and the run, for results.md."""
@@ -135,6 +158,11 @@ def standing_notes() -> list[str]:
         "gateway's --user-data-dir. Summed RSS counts shared pages (Chromium's zygote, libraries) once per "
         "process, so it overstates; the PSS sum splits shared pages among every process that maps them, "
         "including other Chromiums on the machine, so it understates and moves with whatever else runs.",
+        "Heavy page (issue 21): the simulator's `heavy` knob (300 chats, an open chat of 300 messages, "
+        "presence and last lines changing every 0.5 s), page poll slowed to "
+        f"{QUIET_POLL_MS} ms as above. In one run, one after the other: the gateway listening (the default), a "
+        "bare Selenium Chromium linked on the same page and read by nobody (the floor), and a second gateway "
+        "with WA_LISTEN=0 (a full page read every 0.2 s, as before). Each is measured connected and idle.",
         "Idle cost: utime+stime from /proc over each window, in % of one core; the floor is a bare Chromium "
         "linked to the simulator and left on the chats page with nobody polling it. The simulated page polls "
         "its server every poll_ms (default 100 ms, a stand-in for WhatsApp's websocket) and that alone costs "

@@ -35,6 +35,7 @@ from bench.figures import (
     SIM_KNOBS,
 )
 from bench.floors import CHATS_SHOWN, READ_REF, BareChromium, FloorServer
+from bench.heavy import heavy_phase
 from bench.load import LoadResult, run_load
 from bench.report import median
 from tests.gateway import Gateway
@@ -91,6 +92,7 @@ class Bench:
         self.say(f"simulator at {self.sim.url}, gateway at {self.gateway.url} (pid {self.gateway.proc.pid})")
         self.session_runs()
         self.load_and_idle()
+        heavy_phase(self, self.gateway, self.sim.url, MESSAGES_NO_GAP)
 
     def session_runs(self) -> None:
         """First QR (alternating with the bare floor), rotations, scan, reset, logout: `runs` times."""

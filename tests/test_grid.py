@@ -208,6 +208,20 @@ def test_pinning_to_a_node_the_grid_does_not_have_fails_with_words(grid_client):
     assert "no Selenium Grid node that matches WA_REMOTE_CAPABILITIES" in status["error"]
 
 
+def test_listening_through_the_grid_sees_a_rotation_and_a_logout_without_the_slow_probe(grid_client, simulator):
+    # issue 21: the page's wakes come back through the Grid too (the slow safety-net probe is 30 s away)
+    client = grid_client(probe_interval_s=30.0)
+    client.start_session()
+    wait_state(client, "qr")
+    first = client.qr_png()[0]
+    wait_until(lambda: (shown := client.qr_png()) and shown[0] != first, 5, what="the rotated QR through the Grid")
+    phone_scans(client, simulator)
+    wait_state(client, "connected", timeout=30)
+    assert client.counters["page_wakes"] >= 2
+    assert simulator.logout().status_code == 200
+    assert wait_state(client, "disconnected", timeout=5)["reason"] == "logout"
+
+
 @pytest.mark.parametrize("value", ["{not json", "[1, 2]", "{}", '{"goog:chromeOptions": {}}'])
 def test_bad_remote_capabilities_stop_the_service_with_words(value):
     done = subprocess.run([sys.executable, "app.py", "--wa-remote-capabilities", value], cwd=REPO_ROOT,

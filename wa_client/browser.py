@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT_S = 30.0  # page actions and launch
 PROBE_TIMEOUT_S = 2.0  # one poll's probe: a frozen browser must not hold the session for long
+BIDI_TIMEOUT_S = 5.0  # opening the WebDriver BiDi socket, and each BiDi command
 QUIT_TIMEOUT_S = 5.0
 FAST_QUIT_TIMEOUT_S = 2.0
 FLUSH_GRACE_S = 5.0
@@ -117,11 +118,13 @@ class Browser:
     def _start_session(self, server_url: str, binary: str | None) -> None:
         """Open a WebDriver session on our chromedriver (or on WA_REMOTE_URL's server)."""
         options = chrome_options(self.settings, self.profile_dir, binary)
+        options.enable_bidi = self.settings.listen  # the page's wakes are pushed (wa_client/watch.py)
         if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
             options.add_argument("--no-sandbox")
             for name, value in self.settings.remote_capability_map.items():  # WA_REMOTE_CAPABILITIES: pinning
                 options.set_capability(name, value)
-        config = ClientConfig(remote_server_addr=server_url, keep_alive=True, timeout=COMMAND_TIMEOUT_S)
+        config = ClientConfig(remote_server_addr=server_url, keep_alive=True, timeout=COMMAND_TIMEOUT_S,
+                              websocket_timeout=BIDI_TIMEOUT_S)  # a BiDi socket that never opens: waits instead
         executor = ChromiumRemoteConnection(remote_server_addr=server_url, vendor_prefix="goog",
                                             browser_name="chrome", client_config=config)
         driver = webdriver.Remote(command_executor=executor, options=options)
@@ -264,6 +267,8 @@ def quiet_wire_logs() -> None:
             wire.setLevel(max(logging.INFO, wire.getEffectiveLevel()))
     # "Connection pool is full" when a reset's quit overlaps a poll: harmless, and only noise
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # websocket-client (WebDriver BiDi) logs every close as an ERROR "goodbye"; wa_client.watch says what matters
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)
 
 
 def _process_of(service: Service | None) -> subprocess.Popen | None:

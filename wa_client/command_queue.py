@@ -46,6 +46,12 @@ class CommandQueue:
             self._queue.append(command)
         return command
 
+    @property
+    def busy(self) -> bool:
+        """Commands wait to be carried out or confirmed: the worker polls meanwhile."""
+        with self._guard:
+            return bool(self._queue or self._pending)
+
     def run(self) -> None:
         """Carry out the queued commands' page part; those that need a confirmation wait for it."""
         while True:

@@ -55,7 +55,16 @@ class Settings:
     )
     log_level: str = field(default="INFO", metadata=_meta("LOG_LEVEL", "logging level"))
     poll_interval_s: float = field(
-        default=0.2, metadata=_meta("WA_POLL_INTERVAL_S", "how often the watcher reads the page")
+        default=0.2, metadata=_meta("WA_POLL_INTERVAL_S", "how often the watcher reads the page (while it "
+                                    "listens: the longest a command waits for the worker)")
+    )
+    listen: bool = field(
+        default=True, metadata=_meta("WA_LISTEN", "listen to the page for changes instead of reading it every "
+                                     "poll, once the QR or the chats show (1/0)")
+    )
+    probe_interval_s: float = field(
+        default=2.5, metadata=_meta("WA_PROBE_INTERVAL_S", "while listening: how often the whole page is read "
+                                    "anyway (the safety net)")
     )
     async_mode: str = field(
         default="eventlet", metadata=_meta("WA_ASYNC_MODE", "Socket.IO async mode: eventlet or threading")
@@ -168,7 +177,7 @@ class Settings:
         """Raise ConfigError for values that cannot work."""
         if not 0 < self.port < 65536:
             raise ConfigError(f"PORT must be between 1 and 65535, not {self.port}")
-        for name in ("qr_timeout_s", "start_timeout_s", "poll_interval_s"):
+        for name in ("qr_timeout_s", "start_timeout_s", "poll_interval_s", "probe_interval_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{_env_name(name)} must be a positive number of seconds")
         if self.async_mode not in ("eventlet", "threading"):

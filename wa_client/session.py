@@ -21,6 +21,7 @@ from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
 from .states import RUNNING, Reason, State
+from .watch import Listener, WakeBudget
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STARTING_POLL_S = 0.05
+LISTENING_STATES = frozenset({State.QR, State.CONNECTED})  # steady: the page says when it changes
 MAX_PROBE_FAILURES_S = 6.0  # after the first 2-s probe timeout: a frozen browser is noticed within ~10 s
 DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
 ONE_CHANNEL_REPORT_S = 5.0  # one channel alone past the startup screen for this long is logged once
@@ -49,6 +51,8 @@ class SessionWorker:
         self.actions = PageActions(browser.driver, client.signs, client.sleep)
         self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
         self.commands = CommandQueue(client, self.actions, self.chat)
+        self.listener = Listener(browser, self.args, client.sleep)
+        self.wake_budget = WakeBudget(self.settings.poll_interval_s)
         self.ended: Decision | None = None
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
@@ -61,14 +65,34 @@ class SessionWorker:
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> None:
-        """Poll until the session is over or a reset takes it away; then answer every command left."""
+        """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
-            interval = self.settings.poll_interval_s
+            self.client.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
             while self.client.is_current(self.generation) and self.step():
-                starting = self.client.state is State.STARTING  # the first QR is what the front desk waits for
-                self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
+                self._until_next_look()
         finally:
             self._close()
+
+    def _until_next_look(self) -> None:
+        """Listen to the page in a steady state (or poll as before) until the next probe is due."""
+        interval, state = self.settings.poll_interval_s, self.client.state
+        starting = state is State.STARTING  # the first QR is what the front desk waits for: look at its first sign
+        if self.settings.listen and starting and not self.commands.busy:
+            self.listener.wait(min(interval, STARTING_POLL_S))
+            return
+        if not (self.settings.listen and state in LISTENING_STATES) or self.commands.busy or self.chat.busy:
+            self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
+            return
+        due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net
+        while self.client.is_current(self.generation) and not self.browser.crashed() and (
+                left := due - time.monotonic()) > 0:
+            woken = self.listener.wait(min(left, interval))
+            if woken:
+                self.client.count("page_wakes")
+                delay = 0.0 if "command" in woken else self.wake_budget.delay()
+                if delay:
+                    self.client.sleep(delay)
+                return
 
     def step(self) -> bool:
         """One poll: check the processes, observe, decide, act; False when the session has ended."""
@@ -80,6 +104,7 @@ class SessionWorker:
         try:
             self.browser.set_command_timeout(PROBE_TIMEOUT_S)
             raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
+            self.client.count("page_probes")
             obs = Observation.from_probe(raw)
         except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
             return self._probe_failed(exc)
@@ -106,7 +131,9 @@ class SessionWorker:
     # -- commands -----------------------------------------------------------------------------
     def submit(self, command: Command) -> Command:
         """Queue a command for the next poll; StateError when the session has already ended."""
-        return self.commands.submit(command)
+        self.commands.submit(command)
+        self.listener.nudge()  # not behind a wait: the worker looks at its commands at once
+        return command
 
     def _close(self) -> None:
         """The session is over: every queued or pending command is answered now."""

@@ -35,6 +35,8 @@ COUNTERS = {
     "autostarts": ("wa_autostarts", "Saved logins started by WA_AUTOSTART when the service started."),
     "crash_restarts": ("wa_crash_restarts", "Browser restarts after a crash (WA_RESTART_ON_CRASH)."),
     "restart_give_ups": ("wa_crash_restart_give_ups", "Times the gateway stopped restarting (5 tries in an hour)."),
+    "page_probes": ("wa_page_probes", "Full reads of the WhatsApp page (polls, wakes and the slow safety-net probe)."),
+    "page_wakes": ("wa_page_wakes", "Times the page (or a command) woke the listening worker before its slow probe."),
 }
 
 

@@ -61,6 +61,8 @@ class SimConfig:
     history_delay_s: float = 2.0  # a page that loads again gets its recent messages this long after the chats
     reachout_timelock_until_s: float = 0.0  # the reach-out time lock lasts this long from when it is set (0: none)
     lid_phone_known: bool = True  # WAWebApiContact.getPhoneNumber knows the number behind an @lid
+    # Listen, don't poll: a heavy live page (300 chats, an open chat of 300 messages, presence every 0.5 s).
+    heavy: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
