@@ -33,6 +33,10 @@ MESSAGES = {
     "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
     "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
     "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
+    "webhook_dropped": ("webhook events dropped", "The gateway dropped events meant for the CRM's webhook "
+                        "receiver (WA_WEBHOOK_URL): it could not deliver them. Check that the receiver is up and "
+                        "answers 2xx; the CRM can read missed replies with GET /messages?direction=in&after=SEQ, "
+                        "and wa_webhook_events_dropped_total in /metrics counts the drops by reason."),
     "sending_paused": ("sending paused", "The gateway stopped sending WhatsApp messages to protect the clinic's "
                        "number. Messages wait in the queue until someone resumes sending."),
 }
@@ -121,6 +125,8 @@ class Notifier:
         """React to the session's events: never blocks, never raises."""
         if event == "recovery_gave_up":
             self.tell("gave_up", None)
+        elif event == "webhook.dropped":  # fixed words: never an event's content
+            self.tell("webhook_dropped", None)
         elif event == "outbox.paused":  # its words are fixed sentences: no phone number, no message text
             self.tell("sending_paused", {"error": payload.get("error")})
         elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):
