@@ -112,6 +112,16 @@ class WebhookSender:
         return self.journal.waiting(self.receiver), None if oldest is None else max(0.0, self.clock() - oldest)
 
     def _drain(self) -> None:
+        """The worker: deliver until none waits; a journal that fails stops it until the next event."""
+        try:
+            self._deliver_all()
+        except (OSError, sqlite3.Error) as exc:
+            with self._lock:
+                self._running = False
+            logger.error("webhook delivery stopped: the kept events cannot be read or updated (%s: %s); "
+                         "it starts again with the next event", type(exc).__name__, exc)
+
+    def _deliver_all(self) -> None:
         """Deliver the kept events, oldest first, one at a time, until none waits."""
         failures = 0
         while True:
