@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gateway import connected
 from tests.helpers import wait_until
 from tests.receivers import Receiver
 from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox, session  # noqa: F401 - fixtures
@@ -176,3 +177,26 @@ def test_a_message_being_sent_shows_only_a_public_status(tmp_path):
         assert outbox.message(holder["id"])["status"] in documented & PUBLIC_STATUSES
     finally:
         outbox.store.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_get_message_shows_only_documented_public_statuses_while_whatsapp_is_slow_to_send(gateway_factory,
+                                                                                         simulator):
+    """The same mutant over real HTTP: `python app.py`, the simulator's server slow to answer the send."""
+    gateway = gateway_factory(WA_SEND_GAP_S="0", WA_SEND_PER_MINUTE="0", WA_SEND_PER_DAY="0")
+    connected(gateway, simulator)
+    simulator.configure(exists_delay_s=3.0)  # the send waits about 3 s in the page
+    documented = set(gateway.get("/openapi.json").json()["components"]["schemas"]["Message"]["properties"]
+                     ["status"]["enum"])
+    answer = gateway.post("/messages", json={"phone": "+55 11 99999 0000", "text": "lembrete"})
+    assert answer.status_code == 202, answer.text
+    message_id, seen = answer.json()["id"], []
+
+    def settled() -> bool:
+        seen.append(gateway.get(f"/messages/{message_id}").json()["status"])
+        return seen[-1] in ("sent", "delivered", "read", "failed")
+
+    wait_until(settled, 60, interval=0.05, what="the message settled")
+    assert seen[-1] in ("sent", "delivered", "read") and len(seen) > 10  # read all through the slow send
+    assert set(seen) <= documented & PUBLIC_STATUSES, seen
