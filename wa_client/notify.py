@@ -30,13 +30,13 @@ MESSAGES = {
                "gateway's page and click Generate QR, then scan the code with the clinic phone."),
     "not_linked": ("WhatsApp is not linked", "The gateway started without a valid WhatsApp login, so WhatsApp is "
                    "not connected. Open the gateway's page and click Generate QR, then scan the code."),
-    "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
-    "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
-    "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
     "webhook_dropped": ("webhook events dropped", "The gateway dropped events meant for the CRM's webhook "
                         "receiver (WA_WEBHOOK_URL): it could not deliver them. Check that the receiver is up and "
                         "answers 2xx; the CRM can read missed replies with GET /messages?direction=in&after=SEQ, "
                         "and wa_webhook_events_dropped_total in /metrics counts the drops by reason."),
+    "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
+    "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
+    "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
     "sending_paused": ("sending paused", "The gateway stopped sending WhatsApp messages to protect the clinic's "
                        "number. Messages wait in the queue until someone resumes sending."),
 }
