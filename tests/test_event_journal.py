@@ -176,3 +176,19 @@ def test_a_file_that_cannot_be_opened_keeps_events_in_memory_and_says_so(tmp_pat
     journal.add("crm", "a1", "status", b"{}", 1.0)
     assert journal.waiting("crm") == 1
     assert "kept in memory only" in caplog.text and "make the data folder writable" in caplog.text
+
+
+def test_after_a_stop_longer_than_a_day_the_expired_events_are_dropped_together_and_the_rest_delivered(receiver):
+    hook = receiver()
+    clock = Clock()
+    told: list[tuple[str, int]] = []
+    stopped = WebhookSender(hook.url, SECRET, no_worker, clock=clock)
+    for n in range(3):
+        stopped("message.status", {"n": n})
+    clock.now += KEEP_S + 3600  # the gateway was stopped for 25 hours; one more event at its start
+    stopped("message.status", {"n": 3})
+    started = WebhookSender(hook.url, SECRET, spawn, clock=clock, journal=stopped.journal,
+                            on_drop=lambda reason, n: told.append((reason, n)))
+    started.start()
+    wait_until(lambda: started.delivered == 1, 10, what="the fresh event")
+    assert told == [("expired", 3)] and [e["data"]["n"] for e in hook.events()] == [3]

@@ -113,6 +113,12 @@ class EventJournal:
         with self._lock:
             self._db.execute("DELETE FROM webhook_events WHERE seq = ?", (seq,))
 
+    def expire(self, receiver: str, before: float) -> int:
+        """Forget every event for `receiver` written before `before`; how many there were."""
+        with self._lock:
+            return self._db.execute("DELETE FROM webhook_events WHERE receiver = ? AND created < ?",
+                                    (receiver, before)).rowcount
+
     def waiting(self, receiver: str) -> int:
         """How many events wait for `receiver`."""
         with self._lock:

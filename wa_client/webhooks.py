@@ -132,8 +132,11 @@ class WebhookSender:
                         self._running = False
                         return
                 continue
-            if self.clock() - entry.created > self.keep_s:
-                self._forget(entry, "expired")
+            if self.clock() - entry.created > self.keep_s:  # all that expired at once (after a long stop)
+                expired = self.journal.expire(self.receiver, self.clock() - self.keep_s)
+                if not expired:
+                    self.journal.remove(entry.seq)
+                self._drop("expired", expired or 1)
                 continue
             outcome = self._post(entry.body, failures)
             if outcome == "delivered":
@@ -159,7 +162,7 @@ class WebhookSender:
         headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "User-Agent": "wa-gateway-webhook/1"}
         if self.secret:
             headers["X-Signature"] = sign(self.secret, timestamp, body)
-        say = logger.warning if failures % 60 == 0 else logger.debug  # once a minute or so while it is down
+        say = logger.warning if failures % 60 == 0 else logger.debug  # the first, then about hourly while down
         try:  # a redirect is not followed: the body is signed for this receiver, and a 3xx is not delivery
             response = self._http.post(self.url, data=body, headers=headers, timeout=self.timeout_s,
                                        allow_redirects=False)
