@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -192,3 +195,17 @@ def test_after_a_stop_longer_than_a_day_the_expired_events_are_dropped_together_
     started.start()
     wait_until(lambda: started.delivered == 1, 10, what="the fresh event")
     assert told == [("expired", 3)] and [e["data"]["n"] for e in hook.events()] == [3]
+
+
+def test_what_a_killed_process_wrote_is_read_by_the_next_one(journal_path):
+    """SIGKILL: the writer never closes the file, and the next process still finds every event in order."""
+    code = ("import sys; from wa_client.event_journal import EventJournal; j = EventJournal(sys.argv[1]); "
+            "[j.add('WA_WEBHOOK_URL', str(n), 'status', b'{\"n\": %d}' % n, 1.0) for n in range(50)]; "
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    killed = subprocess.run([sys.executable, "-c", code, str(journal_path)], cwd=Path(__file__).parent.parent,
+                            timeout=60, check=False)
+    assert killed.returncode == -9
+    assert [e["n"] for e in kept(journal_path)] == list(range(50))
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(journal_path) + suffix)
+        assert not side.exists() or stat.S_IMODE(os.stat(side).st_mode) == 0o600, suffix
