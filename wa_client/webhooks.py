@@ -1,4 +1,4 @@
-"""Webhooks: every state change, QR and message event POSTed to WA_WEBHOOK_URL, signed, retried, never blocking."""
+"""Webhooks: every state change, QR and message event kept on disk, then POSTed to WA_WEBHOOK_URL, signed, in order."""
 
 from __future__ import annotations
 
