@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests.gateway import connected, metric
 from tests.helpers import wait_until
 from tests.receivers import Hook, JsonReceiver, Receiver
+from wa_client.notify import Notifier
 from wa_client.webhooks import WebhookSender, verify
 
 SECRET = "delivery-secret-for-tests"
@@ -112,3 +113,16 @@ def test_a_redirect_is_not_followed_and_the_event_is_posted_again_to_the_receive
             redirecting.close()
     assert elsewhere.calls == []  # a signed event never goes where a redirect points
     elsewhere.close()
+
+
+def test_the_drop_notice_is_fixed_words_sent_once_per_ten_minutes():
+    with JsonReceiver() as receiver:
+        notifier = Notifier(receiver.url(), spawn, clock=lambda: 1000.0)
+        notifier("webhook.dropped", {"reason": "expired", "count": 3})
+        notifier("webhook.dropped", {"reason": "full", "count": 1})  # within 10 minutes: counted, not sent
+        wait_until(lambda: receiver.bodies, 10, what="the notice")
+        wait_until(lambda: notifier.counts["sent"] == 1, 10, what="the notice counted")
+    assert len(receiver.bodies) == 1 and notifier.counts["suppressed"] == 1
+    notice = receiver.bodies[0]
+    assert notice["title"] == "Clinic WhatsApp gateway: webhook events dropped"
+    assert "WA_WEBHOOK_URL" in notice["message"] and "wa_webhook_events_dropped_total" in notice["message"]
