@@ -19,7 +19,10 @@ from . import profile, remote
 from .chat import MAX_TEXT, ChatHub, ChatListener, Found, Lookup, SendError, Sent, submit_chat_command
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
+from .event_journal import FILE_NAME as JOURNAL_FILE
+from .event_journal import EventJournal
 from .notify import Notifier
+from .outbox import data_dir
 from .record import now_iso
 from .recovery import Recovery
 from .session import SessionWorker
@@ -49,8 +52,15 @@ class WhatsAppClient(WorkerSide):
             self.subscribe(self.notifier)
         self.webhooks: WebhookSender | None = None
         if settings.webhook_url:
-            self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep)
+            self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep,
+                                          journal=EventJournal.open(data_dir(settings) / JOURNAL_FILE),
+                                          on_drop=self._webhook_dropped)
             self.subscribe(self.webhooks)
+            self.webhooks.start()  # what a previous run left waiting goes out now
+
+    def _webhook_dropped(self, reason: str, count: int) -> None:
+        """Tell the listeners (the notifier) that webhook events were dropped: the reason and a count only."""
+        self.emit("webhook.dropped", {"reason": reason, "count": count})
 
     # -- commands -----------------------------------------------------------------------------
     def start_session(self, by: dict | None = None, unattended: bool = False, reason: Reason | None = None,

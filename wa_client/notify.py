@@ -30,6 +30,10 @@ MESSAGES = {
                "gateway's page and click Generate QR, then scan the code with the clinic phone."),
     "not_linked": ("WhatsApp is not linked", "The gateway started without a valid WhatsApp login, so WhatsApp is "
                    "not connected. Open the gateway's page and click Generate QR, then scan the code."),
+    "webhook_dropped": ("webhook events dropped", "The gateway dropped events meant for the CRM's webhook "
+                        "receiver (WA_WEBHOOK_URL): it could not deliver them. Check that the receiver is up and "
+                        "answers 2xx; the CRM can read missed replies with GET /messages?direction=in&after=SEQ, "
+                        "and wa_webhook_events_dropped_total in /metrics counts the drops by reason."),
     "blocked": ("WhatsApp is blocked", "WhatsApp refused the session."),
     "passkey_required": ("WhatsApp asks for a passkey check", "WhatsApp asked the gateway's browser for a passkey "
                          "check after the phone linked it, and the link could not finish."),
@@ -125,6 +129,8 @@ class Notifier:
         """React to the session's events: never blocks, never raises."""
         if event == "recovery_gave_up":
             self.tell("gave_up", None)
+        elif event == "webhook.dropped":  # fixed words: never an event's content
+            self.tell("webhook_dropped", None)
         elif event == "outbox.paused":  # its words are fixed sentences: no phone number, no message text
             self.tell("sending_paused", {"error": payload.get("error")})
         elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):

@@ -1,4 +1,4 @@
-"""Webhooks: every state change, QR and message event POSTed to WA_WEBHOOK_URL, signed, retried, never blocking."""
+"""Webhooks: every state change, QR and message event kept on disk, then POSTed to WA_WEBHOOK_URL, signed, in order."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import hashlib
 import hmac
 import json
 import logging
+import sqlite3
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+
+from .event_journal import Entry, EventJournal
 
 logger = logging.getLogger(__name__)
 
@@ -34,74 +36,160 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-class WebhookSender:
-    """Queues session events and delivers them in order from a background worker.
+#: Delivery: how long an event is retried, the longest wait between two attempts, 4xx answers that are retried.
+KEEP_S = 24 * 3600.0
+MAX_BACKOFF_S = 60.0
+RETRIED_4XX = frozenset({408, 429})
+#: The receiver the events of WA_WEBHOOK_URL are kept for (what waits goes to the URL set now).
+RECEIVER = "WA_WEBHOOK_URL"
+#: Why an event was dropped (the `reason` of wa_webhook_events_dropped_total), in words for the log.
+DROP_WORDS = {
+    "expired": "not delivered within 24 hours",
+    "refused": "the receiver refused it (a 4xx answer other than 408 or 429)",
+    "full": "too many events were waiting: the oldest made room",
+    "unwritable": "it could not be written to the data folder",
+    "attempts": "the attempts allowed ran out",
+}
+DROP_REASONS = tuple(DROP_WORDS)
 
-    A slow or dead receiver never blocks the session: the listener only appends to a bounded
-    queue (the oldest event is dropped, and logged, when it overflows).
+
+class WebhookSender:
+    """Keeps every session event in the journal, then delivers them in order from a background worker.
+
+    A slow or dead receiver never blocks the session: the listener only writes the event down. The
+    worker retries one event with a growing backoff (0.5 s doubling, at most a minute) until the
+    receiver answers `2xx`, and drops it (counted, logged, told) only once it is older than `keep_s`
+    (24 h), the receiver refused it (a `4xx` other than `408`/`429`), or the bound pushed it out.
     """
 
     def __init__(self, url: str, secret: str | None, spawn: Callable[..., Any],
-                 sleep: Callable[[float], None] = time.sleep, attempts: int = 6, backoff_s: float = 0.5,
-                 timeout_s: float = 5.0, max_queue: int = 500) -> None:
+                 sleep: Callable[[float], None] = time.sleep, attempts: int | None = None, backoff_s: float = 0.5,
+                 timeout_s: float = 5.0, max_backoff_s: float = MAX_BACKOFF_S, keep_s: float = KEEP_S,
+                 journal: EventJournal | None = None, receiver: str = RECEIVER,
+                 on_drop: Callable[[str, int], None] | None = None, clock: Callable[[], float] = time.time) -> None:
         self.url, self.secret = url, secret or ""
-        self.spawn, self.sleep = spawn, sleep
+        self.spawn, self.sleep, self.clock = spawn, sleep, clock
         self.attempts, self.backoff_s, self.timeout_s = attempts, backoff_s, timeout_s
-        self._queue: deque[bytes] = deque(maxlen=max_queue)
+        self.max_backoff_s, self.keep_s = max_backoff_s, keep_s
+        self.journal = journal if journal is not None else EventJournal()
+        self.receiver, self.on_drop = receiver, on_drop
         self._lock = threading.Lock()
         self._running = False
         self._http = requests.Session()
         self.delivered = 0
-        self.failed = 0
+        self.failed = 0  # dropped, for every reason (the old name of the count)
+        self.dropped = dict.fromkeys(DROP_REASONS, 0)
 
     def __call__(self, event: str, payload: dict) -> None:
-        """The client listener: queue the event and make sure the worker runs."""
+        """The client listener: write the event down, then make sure the worker runs."""
         if event not in WEBHOOK_EVENTS:
             return
-        body = json.dumps({"id": uuid.uuid4().hex, "event": event, "data": payload,
+        event_id = uuid.uuid4().hex
+        body = json.dumps({"id": event_id, "event": event, "data": payload,
                            "sent_at": datetime.now(UTC).isoformat(timespec="milliseconds")},
                           separators=(",", ":")).encode("utf-8")
+        try:
+            pushed_out = self.journal.add(self.receiver, event_id, event, body, self.clock())
+        except (OSError, sqlite3.Error) as exc:
+            logger.error("webhook event %s could not be kept (%s)", event, type(exc).__name__)
+            self._drop("unwritable", 1)
+            return
+        if pushed_out:
+            self._drop("full", pushed_out)
+        self.start()
+
+    def start(self) -> None:
+        """Run the worker unless it runs (at start-up: deliver what a previous run left waiting)."""
         with self._lock:
-            if len(self._queue) == self._queue.maxlen:
-                logger.warning("webhook queue full: dropping the oldest event")
-            self._queue.append(body)
             start = not self._running
             self._running = True
         if start:
             self.spawn(self._drain)
 
-    def _drain(self) -> None:
-        """Deliver queued events one by one until the queue is empty."""
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._running = False
-                    return
-                body = self._queue.popleft()
-            if self._deliver(body):
-                self.delivered += 1
-            else:
-                self.failed += 1
+    def waiting(self) -> tuple[int, float | None]:
+        """(events waiting, seconds the oldest has waited or None)."""
+        oldest = self.journal.oldest(self.receiver)
+        return self.journal.waiting(self.receiver), None if oldest is None else max(0.0, self.clock() - oldest)
 
-    def _deliver(self, body: bytes) -> bool:
-        for attempt in range(1, self.attempts + 1):
-            timestamp = str(int(time.time()))
-            headers = {"Content-Type": "application/json", "X-Timestamp": timestamp,
-                       "User-Agent": "wa-gateway-webhook/1"}
-            if self.secret:
-                headers["X-Signature"] = sign(self.secret, timestamp, body)
+    def _drain(self) -> None:
+        """The worker: deliver until none waits; a journal that fails stops it until the next event."""
+        try:
+            self._deliver_all()
+        except (OSError, sqlite3.Error) as exc:
+            with self._lock:
+                self._running = False
+            logger.error("webhook delivery stopped: the kept events cannot be read or updated (%s: %s); "
+                         "it starts again with the next event", type(exc).__name__, exc)
+
+    def _deliver_all(self) -> None:
+        """Deliver the kept events, oldest first, one at a time, until none waits."""
+        failures = 0
+        while True:
+            entry = self.journal.head(self.receiver)
+            if entry is None:
+                with self._lock:
+                    if self.journal.head(self.receiver) is None:  # one written meanwhile is delivered now
+                        self._running = False
+                        return
+                continue
+            if self.clock() - entry.created > self.keep_s:  # all that expired at once (after a long stop)
+                expired = self.journal.expire(self.receiver, self.clock() - self.keep_s)
+                if not expired:
+                    self.journal.remove(entry.seq)
+                self._drop("expired", expired or 1)
+                continue
+            outcome = self._post(entry.body, failures)
+            if outcome == "delivered":
+                self.journal.remove(entry.seq)
+                self.delivered += 1
+                if failures:
+                    logger.info("webhook receiver answers again (after %d failed attempts)", failures)
+                failures = 0
+            elif outcome == "refused":
+                self._forget(entry, "refused")
+            else:
+                self.journal.attempted(entry.seq, self.clock())
+                failures += 1
+                if self.attempts is not None and entry.attempts + 1 >= self.attempts:
+                    self._forget(entry, "attempts")
+                    failures = 0  # (a cap on attempts is per event: the next one starts afresh)
+                    continue
+                self.sleep(min(self.backoff_s * 2 ** (failures - 1), self.max_backoff_s))
+
+    def _post(self, body: bytes, failures: int) -> str:
+        """One attempt: 'delivered' (2xx), 'refused' (a 4xx but 408/429) or 'retry' (anything else)."""
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "User-Agent": "wa-gateway-webhook/1"}
+        if self.secret:
+            headers["X-Signature"] = sign(self.secret, timestamp, body)
+        say = logger.warning if failures % 60 == 0 else logger.debug  # the first, then about hourly while down
+        try:  # a redirect is not followed: the body is signed for this receiver, and a 3xx is not delivery
+            response = self._http.post(self.url, data=body, headers=headers, timeout=self.timeout_s,
+                                       allow_redirects=False)
+        except requests.RequestException as exc:
+            say("webhook delivery failed (attempt %d): %s", failures + 1, type(exc).__name__)
+            return "retry"
+        code = response.status_code
+        if 200 <= code < 300:
+            return "delivered"
+        if 400 <= code < 500 and code not in RETRIED_4XX:
+            logger.error("webhook receiver refused an event with %d: dropped (fix the receiver)", code)
+            return "refused"
+        say("webhook receiver answered %d (attempt %d): retrying", code, failures + 1)
+        return "retry"
+
+    def _forget(self, entry: Entry, reason: str) -> None:
+        self.journal.remove(entry.seq)
+        self._drop(reason, 1)
+
+    def _drop(self, reason: str, count: int) -> None:
+        """Count and tell a drop (the words name no event's content)."""
+        with self._lock:
+            self.dropped[reason] += count
+            self.failed += count
+        logger.error("%d webhook event(s) dropped: %s", count, DROP_WORDS[reason])
+        if self.on_drop is not None:
             try:
-                response = self._http.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
-                if response.status_code < 300:
-                    return True
-                permanent = 400 <= response.status_code < 500 and response.status_code not in (408, 429)
-                logger.warning("webhook answered %d (attempt %d/%d)", response.status_code, attempt, self.attempts)
-                if permanent:
-                    return False
-            except requests.RequestException as exc:
-                logger.warning("webhook delivery failed (attempt %d/%d): %s", attempt, self.attempts,
-                               type(exc).__name__)
-            if attempt < self.attempts:
-                self.sleep(self.backoff_s * 2 ** (attempt - 1))
-        logger.error("webhook event dropped after %d attempts", self.attempts)
-        return False
+                self.on_drop(reason, count)
+            except Exception:  # noqa: BLE001 - telling must not stop the delivery
+                logger.exception("telling a webhook drop failed")

@@ -39,6 +39,8 @@ and `error` (`{"error"}`) for an unknown event or a payload that is not one JSON
 With `WA_WEBHOOK_URL` set, the `status`, `qr`, `authenticated`, `ready`, `disconnected`, `message.status`,
 `message.received` and `outbox.paused` events are
 POSTed there as `{"id", "event", "data", "sent_at"}`, signed with `X-Signature` under `WA_WEBHOOK_SECRET`.
+Each event is kept on disk until the receiver answers `2xx`, delivered in order, retried for 24 hours
+(also across restarts); `408`, `429`, `3xx` and `5xx` are retried, another `4xx` drops the event.
 """
 
 DESCRIPTION = """Keeps ONE WhatsApp Web session of the clinic alive and lets a CRM drive it.

@@ -69,6 +69,15 @@ class SessionCollector(Collector):
             deliveries.add_metric(["delivered"], webhooks.delivered)
             deliveries.add_metric(["failed"], webhooks.failed)
             yield deliveries
+            dropped = CounterMetricFamily("wa_webhook_events_dropped", "Webhook events dropped undelivered, by "
+                                          "reason (expired: 24 h of retries).", labels=["reason"])
+            for reason, value in dict(webhooks.dropped).items():
+                dropped.add_metric([reason], value)
+            yield dropped
+            count, age = webhooks.waiting()
+            yield GaugeMetricFamily("wa_webhook_events_waiting", "Webhook events kept, not yet delivered.", value=count)
+            yield GaugeMetricFamily("wa_webhook_oldest_waiting_seconds", "Age of the oldest webhook event waiting "
+                                    "(0 when none waits).", value=age or 0.0)
         notifier = self.client.notifier
         if notifier is not None:
             told = CounterMetricFamily("wa_notifications", "WA_NOTIFY_URLS messages by outcome "
