@@ -18,7 +18,7 @@ import pytest
 from tests.helpers import wait_until
 from tests.receivers import Hook, Receiver
 from wa_client.event_journal import EventJournal
-from wa_client.webhooks import KEEP_S, MAX_BACKOFF_S, WebhookSender
+from wa_client.webhooks import KEEP_S, MAX_BACKOFF_S, QR_KEEP_S, WebhookSender
 
 SECRET = "journal-secret-for-tests"
 
@@ -209,3 +209,17 @@ def test_what_a_killed_process_wrote_is_read_by_the_next_one(journal_path):
     for suffix in ("", "-wal", "-shm"):
         side = Path(str(journal_path) + suffix)
         assert not side.exists() or stat.S_IMODE(os.stat(side).st_mode) == 0o600, suffix
+
+
+def test_a_qr_that_waited_past_its_life_is_never_delivered_but_what_follows_is(receiver):
+    hook = receiver()
+    clock = Clock()
+    sender = WebhookSender(hook.url, SECRET, no_worker, sleep=clock.sleep, clock=clock)
+    sender("qr", {"version": 1, "qr": "2@dead-code"})
+    sender("status", {"state": "qr"})
+    clock.now += QR_KEEP_S + 1  # the receiver was down while the code expired
+    restarted = WebhookSender(hook.url, SECRET, spawn, sleep=clock.sleep, clock=clock, journal=sender.journal)
+    restarted.start()
+    wait_until(lambda: restarted.delivered == 1, 10, what="the status behind the dead QR")
+    assert [e["event"] for e in hook.events()] == ["status"]
+    assert sum(restarted.dropped.values()) == 0  # a dead code is not a lost event: nobody is told

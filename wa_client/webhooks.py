@@ -38,6 +38,9 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 #: Delivery: how long an event is retried, the longest wait between two attempts, 4xx answers that are retried.
 KEEP_S = 24 * 3600.0
+#: A QR lives about a minute (docs/whatsapp-web.md, "The QR payload"): one still waiting after this is dead, and a
+#: dead QR is never served, so it is removed unsent (not a drop: the newer QR or status behind it says the rest).
+QR_KEEP_S = 60.0
 MAX_BACKOFF_S = 60.0
 RETRIED_4XX = frozenset({408, 429})
 #: The receiver the events of WA_WEBHOOK_URL are kept for (what waits goes to the URL set now).
@@ -137,6 +140,10 @@ class WebhookSender:
                 if not expired:
                     self.journal.remove(entry.seq)
                 self._drop("expired", expired or 1)
+                continue
+            if entry.event == "qr" and self.clock() - entry.created > QR_KEEP_S:
+                self.journal.remove(entry.seq)
+                logger.info("a QR event older than %g s was not delivered: that code has expired", QR_KEEP_S)
                 continue
             outcome = self._post(entry.body, failures)
             if outcome == "delivered":
