@@ -156,6 +156,7 @@ class Outbox:
             self._wait(wait)
 
     def _wait(self, seconds: float) -> None:
+        self.client.sleep(0)  # yield at least once: a step that found nothing to do must not spin the hub
         deadline = time.monotonic() + seconds
         while not self._stopped and not self._woken and time.monotonic() < deadline:
             self.client.sleep(min(SLICE_S, max(0.0, deadline - time.monotonic())))
@@ -247,28 +248,28 @@ class Outbox:
         wait = self.safeguard_wait(self.clock())
         if wait > 0:
             return min(wait, IDLE_WAIT_S)
-        self.send(row)
-        return 0.0
+        return 0.0 if self.send(row) else IDLE_WAIT_S
 
-    def send(self, row: dict) -> None:
+    def send(self, row: dict) -> bool:
         """Send one message: `sending` with its WhatsApp id is committed first, then the send, then the outcome."""
         if self._stopped:
-            return
+            return False
         try:
             msg_id = row.get("msg_id") or self._choose_id()
         except Exception as exc:  # noqa: BLE001 - not connected any more: the message waits, nothing changed
             logger.info("message %s waits: no WhatsApp id could be chosen (%s)", row["id"],
                         getattr(exc, "reason", None) or type(exc).__name__)
-            return
+            return False
         started = self.clock()
         if not self.record.begin(row["id"], msg_id, started):
-            return
+            return False
         self._in_flight = row["id"]
         try:
             sent = (self.client.send_message(row["phone"], row["text"], msg_id=msg_id) if msg_id else
                     self.client.send_message(row["phone"], row["text"]))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded in words
             self._after_failure(row["id"], started, exc)
+            return False
         else:
             self._gap_s = self.draw_gap()
             self._last_sent = row["id"]
@@ -282,6 +283,7 @@ class Outbox:
             if early is not None:
                 self._apply_acks([_Ack(sent.wa_id, early)], self.clock())
             self._update_watch()
+            return True
         finally:
             self._in_flight = None
 
