@@ -70,21 +70,23 @@ def test_sigterm_mid_queue_exits_0_requeues_nothing_and_the_restart_sends_each_o
 
 
 def test_a_chromium_orphaned_in_the_first_second_of_a_start_is_ended_before_the_next_start(gateway_factory,
-                                                                                         simulator):
-    first = gateway_factory()
-    assert first.post("/start-session").status_code == 202
-    wait_until(lambda: procs.browsers_using(str(first.profile_dir)), 30, interval=0.02,
-               what="the gateway's Chromium to start")
-    first.note_processes()
-    first.proc.kill()  # SIGKILL of the service alone: its Chromium lives on, holding the profile
-    first.proc.wait(10)
-    orphans = procs.browsers_using(str(first.profile_dir))
-    assert orphans, "the test needs an orphaned Chromium"
+                                                                                         simulator, shared_home):
+    profile = shared_home / "profile"
+    first = Gateway.start(simulator.url, name="orphaning-gateway", profile_dir=profile)  # it dies: not checked
+    try:
+        assert first.post("/start-session").status_code == 202
+        wait_until(lambda: procs.browsers_using(str(profile)), 30, interval=0.02, what="the gateway's Chromium")
+        first.note_processes()
+        first.proc.kill()  # SIGKILL of the service alone: its Chromium lives on, holding the profile
+        first.proc.wait(10)
+        orphans = procs.browsers_using(str(profile))
+        assert orphans, "the test needs an orphaned Chromium"
 
-    second = gateway_factory(profile_dir=first.profile_dir)
-    assert not (orphans & procs.browsers_using(str(first.profile_dir)))
-    assert "left by an earlier gateway run" in second.log_text()
-    assert second.post("/start-session").status_code == 202
-    second.wait_status("qr", timeout=60)  # no "another Chromium is using the profile"
-    assert second.stop(check=True) == 0
-    first.stop(check=False)
+        second = gateway_factory(profile_dir=profile)
+        assert not (orphans & procs.browsers_using(str(profile)))
+        assert "left by an earlier gateway run" in second.log_text()
+        assert second.post("/start-session").status_code == 202
+        second.wait_status("qr", timeout=60)  # no "another Chromium is using the profile"
+        assert second.stop(check=True) == 0
+    finally:
+        first.stop(check=False)  # the orphaned chromedriver, if any
