@@ -177,10 +177,13 @@ def test_after_a_restart_a_message_surely_absent_is_sent_with_the_same_id(make_o
     assert session.keyed == ["3EB0DEAD"] and outbox.message(message_id)["status"] == "sent"
 
 
-def test_only_an_unreadable_chat_fails_a_message_as_unconfirmed(make_outbox, session):
+def test_only_a_chat_that_stays_unreadable_fails_a_message_as_unconfirmed(make_outbox, session, clock):
     outbox, message_id = crash_mid_send(make_outbox, session, in_chat=True)
     session.unreadable = True
-    outbox.step()
+    for _ in range(SETTLE_TRIES):
+        assert outbox.message(message_id)["status"] == "queued"  # (`sending`) not failed yet: tried again later
+        outbox.step()
+        clock.now += 60
     record = outbox.message(message_id)
     assert (record["status"], record["reason"]) == ("failed", "unconfirmed") and "look at the chat" in record["error"]
     assert session.sends == []
@@ -194,6 +197,18 @@ def test_a_look_up_that_errors_is_tried_again_before_a_person_is_asked(make_outb
         assert outbox.message(message_id)["status"] in ("queued", "failed")
         clock.now += 60
     assert outbox.message(message_id)["reason"] == "unconfirmed" and len(session.lookups) == SETTLE_TRIES
+
+
+def test_a_chat_unreadable_once_is_read_the_next_time(make_outbox, session, clock):
+    outbox, message_id = crash_mid_send(make_outbox, session, in_chat=True)
+    session.unreadable = True
+    outbox.step()
+    session.unreadable = False
+    outbox.step()
+    assert session.lookups[1:] == []  # not before its time
+    clock.now += 60
+    outbox.step()
+    assert outbox.message(message_id)["status"] == "sent" and session.sends == []
 
 
 def test_a_look_up_while_not_connected_does_not_count(make_outbox, session, clock):

@@ -19,6 +19,8 @@ from typing import Any
 HELD_AT_CLOCK_S = 60.0
 #: Look-ups that could not answer at all (an error, not "unreadable") before the message is failed unconfirmed.
 SETTLE_TRIES = 3
+#: The wait before looking up again a chat that could not be read (times the tries so far).
+RETRY_S = 5.0
 #: At most this many messages are looked up in one go.
 SETTLE_BATCH = 20
 
@@ -180,6 +182,8 @@ class Settler:
             return self._could_not_read(rows, now, exc)
         done = []
         for found in answers:
+            if action(found) == "fail" and self._try_later(found.message_id, now):
+                continue  # an unreadable chat may read the next time (a page still loading, a slow machine)
             taken, changed = self.record.apply(found, now)
             self.tries.pop(found.message_id, None)
             done.append((found.message_id, taken))
@@ -193,15 +197,19 @@ class Settler:
         reason = getattr(exc, "reason", None) or type(exc).__name__
         done = []
         for row in rows:
-            if reason == "not_connected":
-                continue  # a look-up that never ran says nothing about the chat: the next connect tries again
-            tries = self.tries[row["id"]] = self.tries.get(row["id"], 0) + 1
-            if tries < SETTLE_TRIES:
-                self.record.unsure(row["id"], now, due=now + 5.0 * tries)
-                continue
-            self.tries.pop(row["id"], None)
+            if reason == "not_connected" or self._try_later(row["id"], now):
+                continue  # (a look-up that never ran says nothing about the chat: the next connect tries again)
             changed = self.record.give_up(row["id"], now)
             done.append((row["id"], "fail"))
             if changed is not None:
                 self.emit(changed)
         return done
+
+    def _try_later(self, message_id: str, now: float) -> bool:
+        """Count a look-up that could not read the chat; True (and due again later) until SETTLE_TRIES."""
+        tries = self.tries[message_id] = self.tries.get(message_id, 0) + 1
+        if tries < SETTLE_TRIES:
+            self.record.unsure(message_id, now, due=now + RETRY_S * tries)
+            return True
+        self.tries.pop(message_id, None)
+        return False
