@@ -25,7 +25,7 @@ from . import chat
 from .config import ConfigError, Settings
 from .outbox_store import IdempotencyConflict, OutboxStore, body_hash, message_view, received_view
 from .qr import fingerprint, iso
-from .settle import LookupRow, SendingRecord, Settler
+from .settle import LookupRow, SendingRecord, Settler, choose_id
 from .states import Reason, State
 
 logger = logging.getLogger(__name__)
@@ -255,7 +255,7 @@ class Outbox:
         if self._stopped:
             return False
         try:
-            msg_id = row.get("msg_id") or self._choose_id()
+            msg_id = row.get("msg_id") or choose_id(self.client)
         except Exception as exc:  # noqa: BLE001 - not connected any more: the message waits, nothing changed
             logger.info("message %s waits: no WhatsApp id could be chosen (%s)", row["id"],
                         getattr(exc, "reason", None) or type(exc).__name__)
@@ -286,18 +286,6 @@ class Outbox:
             return True
         finally:
             self._in_flight = None
-
-    def _choose_id(self) -> str | None:
-        """WhatsApp's id for the next message (WAWebMsgKey.newId()); None on the page route (no modules)."""
-        new_id = getattr(self.client, "new_message_id", None)
-        if new_id is None:
-            return None
-        try:
-            return new_id()
-        except Exception as exc:
-            if getattr(exc, "reason", None) == "unavailable":
-                return None
-            raise
 
     def _after_failure(self, message_id: str, started: float, exc: Exception) -> None:
         reason = getattr(exc, "reason", None)

@@ -50,6 +50,19 @@ def migrate_exactly_once(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS outgoing_msg_id ON outgoing (msg_id)")
 
 
+def choose_id(client: Any) -> str | None:
+    """WhatsApp's id for the next message (WAWebMsgKey.newId()); None on the page route (no modules)."""
+    new_id = getattr(client, "new_message_id", None)
+    if new_id is None:
+        return None
+    try:
+        return new_id()
+    except Exception as exc:
+        if getattr(exc, "reason", None) == "unavailable":
+            return None
+        raise
+
+
 def action(found: Any) -> str:
     """What to do with a message left `sending`, from the look-up's answer (a Found)."""
     return ACTIONS.get((found.state, (found.ack or 0) >= 1), "fail")
