@@ -39,8 +39,9 @@ def once(sim: Simulator, delay: float, kind: str) -> bool:
         first.proc.wait(10)
         second = Gateway.start(sim.url, name="login-window-again", profile_dir=home / "profile", WA_AUTOSTART="1")
         started.append(second)
-        state = second.wait_status(lambda s: s["state"] in ("connected", "qr", "failed"), timeout=90)["state"]
-        return state == "connected"
+        ended = second.wait_status(lambda s: s["state"] in ("connected", "qr", "failed")
+                                   or s.get("reason") == "not_linked", timeout=90)  # not_linked: a QR is needed
+        return ended["state"] == "connected"
     finally:
         for gateway in started:
             gateway.stop(check=False)
