@@ -79,3 +79,8 @@ def test_a_message_that_cannot_be_read_costs_no_other():
 def test_lone_surrogates_become_replacement_characters(text, clean):
     assert well_formed(text) == clean
     well_formed(text).encode("utf-8")
+
+
+def test_a_row_with_another_id_but_the_same_text_since_the_send_is_found():
+    # the id was chosen, but the send took the page route, which keys the message with an id of its own
+    assert match_rows({**LOOKUP, "msg_id": "3EB0CHOSEN"}, {"rows": [OURS]}).state == FOUND
