@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SIM_PORT ?= 3002
 PORT   ?= 3001
 
-.PHONY: setup run demo test test-fast test-logout test-grid grid bench lint browser screenshot clean
+.PHONY: setup run demo test test-fast test-logout test-grid test-campaign grid bench lint browser screenshot clean
 
 setup: $(STAMP) browser
 
@@ -44,6 +44,10 @@ test-logout: setup
 
 test-grid: setup grid
 	$(PY) -m pytest -m grid -v $(PYTEST_ARGS)
+
+# The long stop campaign (tests/campaign.py): 32 reminders through 16 stops of every kind; prints its figures.
+test-campaign: setup
+	WA_CAMPAIGN=long $(PY) -m pytest -s -q tests/test_stop_campaign.py $(PYTEST_ARGS)
 
 bench: setup
 	@sh bench/ensure-wrk.sh

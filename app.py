@@ -30,8 +30,9 @@ from typing import Any
 
 from flask import Flask
 
-from wa_client import ConfigError, Settings, WhatsAppClient
+from wa_client import ConfigError, Settings, WhatsAppClient, disk
 from wa_client import config as wa_config
+from wa_client.outbox import data_dir as outbox_dir
 from wa_client.profile import ProfileInUse
 from web import EXTENSION, api, errors, events, guards, lifecycle, listen, messages, metrics, realtime, serving
 from web.logs import attach_session, configure_logging
@@ -96,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"app.py: {problem}", file=sys.stderr)
         return 2
+    try:
+        disk.check_writable(outbox_dir(settings))  # the outbox lives there: an unwritable folder stops the start
+    except ConfigError as exc:
+        print(f"app.py: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     client = app.extensions[EXTENSION]
     listener = _claim_port_and_profile(settings, client)
@@ -103,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     attach_session(lambda: {"state": client.state.value})
     sio = realtime.get_socketio(app)
-    shutdown = lifecycle.Shutdown(sio, client, sio.async_mode)
+    shutdown = lifecycle.Shutdown(sio, client, sio.async_mode, drain=app.extensions[messages.OUTBOX].drain)
     shutdown.install()
     client.recovery.autostart()  # WA_AUTOSTART: only a saved login, never a QR
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",

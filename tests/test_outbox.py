@@ -22,6 +22,16 @@ class Sent:
     wa_id: str
     to_jid: str
     via: str
+    ack: int = 1  # WhatsApp's server has it (the exactly-once tests in tests/test_settle.py vary this)
+
+
+@dataclass(frozen=True)
+class Found:
+    message_id: str
+    state: str
+    wa_id: str | None = None
+    ack: int | None = None
+    to_jid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,16 @@ class FakeSession:
         self.chat_listener = None
         self.exists_calls = 0
 
-    def send_message(self, phone: str, text: str) -> Sent:
+    def send_message(self, phone: str, text: str, msg_id: str | None = None) -> Sent:
         if self.failures:
             raise self.failures.pop(0)
         self.sends.append((phone, text, self.clock()))
         return Sent(f"wa{len(self.sends)}", phone + "@c.us", "modules")
+
+    def find_sent(self, lookups) -> list[Found]:  # the chat holds exactly what send_message recorded
+        texts = [s[1] for s in self.sends]
+        return [Found(lk.message_id, "found", f"wa{texts.index(lk.text) + 1}", 1) if lk.text in texts else
+                Found(lk.message_id, "absent") for lk in lookups]
 
     def contact_exists(self, phone: str) -> bool:
         self.exists_calls += 1
@@ -234,17 +249,16 @@ def test_same_idempotency_key_with_another_body_is_refused(make_outbox):
     assert outbox.summary()["counts"] == {"queued": 1}
 
 
-def test_a_message_being_sent_at_a_crash_is_failed_not_sent_again(make_outbox, session, tmp_path):
+def test_a_message_being_sent_at_a_crash_is_settled_from_the_chat_not_failed(make_outbox, session, tmp_path):
     outbox = make_outbox()
     view, _ = outbox.submit("5511999990000", "hi")
-    outbox.store.mark_sending(view["id"], 1.0)  # the process died here, mid-send
+    outbox.store.mark_sending(view["id"], 1.0)  # the process died here, mid-send, before WhatsApp had it
     outbox.store.close()
     restarted = make_outbox()
-    record = restarted.message(view["id"])
-    assert record["status"] == "failed" and record["reason"] == "unconfirmed"
-    assert "not sent again" in record["error"]
-    restarted.step()
-    assert session.sends == []
+    assert restarted.message(view["id"])["status"] == "queued"  # (`sending` shows as queued) not failed
+    restarted.step()  # settled: the chat does not have it -> queued again
+    restarted.step()  # sent
+    assert [s[1] for s in session.sends] == ["hi"] and restarted.message(view["id"])["status"] == "sent"
 
 
 def test_a_restart_keeps_the_queue_and_the_gap(make_outbox, session, clock):
@@ -362,17 +376,17 @@ def test_not_connected_at_send_time_puts_the_message_back_in_the_queue(make_outb
     session.failures = [SendError("not_connected")]
     outbox.step()
     assert outbox.message(view["id"])["status"] == "queued"
-    outbox.step()
-    assert outbox.message(view["id"])["status"] == "sent"
+    outbox.step(), outbox.step()  # settled from the chat (absent), then sent
+    assert outbox.message(view["id"])["status"] == "sent" and len(session.sends) == 1
 
 
-def test_an_unknown_outcome_fails_as_unconfirmed_and_is_not_retried(make_outbox, session):
+def test_an_unknown_outcome_is_settled_from_the_chat_and_sent_once(make_outbox, session):
     outbox = make_outbox()
     view, _ = outbox.submit("5511999990000", "hi")
     session.failures = [TimeoutError("WhatsApp did not answer")]
-    outbox.step(), outbox.step()
+    outbox.step(), outbox.step(), outbox.step()
     record = outbox.message(view["id"])
-    assert (record["status"], record["reason"]) == ("failed", "unconfirmed") and session.sends == []
+    assert record["status"] == "sent" and len(session.sends) == 1
 
 
 def test_a_logout_keeps_messages_waiting_and_a_reset_fails_them_in_words(make_outbox, session):

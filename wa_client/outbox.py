@@ -1,8 +1,9 @@
 """The durable outbox: one message at a time to WhatsApp, with the safeguards a clinic's number needs.
 
-A message is stored (SQLite, in the data directory) before the CRM gets its id, marked `sending` before
-the send starts and never sent again after a crash: a `sending` message found at start-up fails with
-reason `unconfirmed`. Sends happen only while the session is `connected`, never closer than the gap
+A message is stored (SQLite, in the data directory) before the CRM gets its id, marked `sending` with its
+WhatsApp id before the send starts, `sent` once WhatsApp's server has it (ack >= 1), and settled from
+WhatsApp's own record when a send was left unsure (settle.py: exactly once through any stop). Sends
+happen only while the session is `connected`, never closer than the gap
 (`WA_SEND_GAP_S`, counted from the end of the previous send), never over the per-minute and per-day
 caps, and stop (paused, a person told) after several failures in a row or when WhatsApp shows its
 restriction notice, until `resume()`.
@@ -20,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import chat
 from .config import ConfigError, Settings
 from .outbox_store import IdempotencyConflict, OutboxStore, body_hash, message_view, received_view
 from .qr import fingerprint, iso
+from .settle import LookupRow, SendingRecord, Settler, choose_id
 from .states import Reason, State
 
 logger = logging.getLogger(__name__)
@@ -37,10 +40,13 @@ DAY_S = 86400.0
 COUNTED_FAILURES = frozenset({"rejected", "unavailable", "unconfirmed"})
 RESET = ("the WhatsApp session was reset (Force Reset) before this message was sent; it was not sent: "
          "send it again once WhatsApp is linked")
-UNCONFIRMED_RESTART = ("the gateway stopped while this message was being sent; it was not sent again, because "
-                       "WhatsApp may have sent it: look at the chat on the clinic phone before sending it again")
-UNCONFIRMED = ("WhatsApp did not confirm the send ({what}); it was not sent again, because it may have gone out: "
-               "look at the chat on the clinic phone before sending it again")
+#: A graceful stop lets the send in flight reach WhatsApp's server (ack >= 1) for at most this long.
+DRAIN_S = 10.0
+#: Reasons that say WhatsApp did not take the message: failed at once (anything else is settled from the chat).
+REFUSED = frozenset({"not_on_whatsapp", "rejected", "restricted", "reachout_timelocked"})
+UNCONFIRMED_RESET = ("the WhatsApp session was reset (Force Reset) while this message was being sent, so its chat "
+                     "can no longer be read to see whether it went out; it was not sent again: look at the chat on "
+                     "the clinic phone before sending it again")
 PAUSED_FAILURES = ("{n} sends in a row failed, so sending is paused to protect the clinic's number; check WhatsApp "
                    "on the clinic phone, then resume with POST /outbox/resume")
 PAUSED_RESTRICTED = ("WhatsApp shows the notice that the account may be restricted, so sending is paused; wait, "
@@ -79,11 +85,15 @@ class Outbox:
         self._acks_lock = threading.Lock()
         self._open_lock = threading.Lock()
         self._early_acks: dict[str, int] = {}  # acks that came before send() had stored the WhatsApp id
+        self._in_flight: str | None = None  # the message send() is sending now
+        self._last_sent: str | None = None  # the last message this run sent (a graceful stop waits for its ack)
+        self.record: SendingRecord | None = None
+        self.settler: Settler | None = None
         client.subscribe(self._on_session_event)  # a reset or a connect opens the outbox when it matters
 
     # -- life -----------------------------------------------------------------------------------
     def open(self) -> Outbox:
-        """Open the file, fail what a crash left `sending`, listen to the session; idempotent."""
+        """Open the file, note what a stop left `sending` (settled once connected), listen to the session."""
         if self.store is not None:
             return self
         with self._open_lock:  # a request and a session event may come at once
@@ -91,11 +101,14 @@ class Outbox:
                 return self
             store = OutboxStore(self.path)
             self._gap_s = self.draw_gap()
-            recovered = store.fail_all("sending", "unconfirmed", UNCONFIRMED_RESTART, self.clock())
+            self.record = SendingRecord(store)
+            self.settler = Settler(self.client, self.record, self._emit_status,
+                                   getattr(chat, "Lookup", LookupRow), logger.info)
             self.store = store
-        for row in recovered:
-            logger.warning("message %s was being sent when the gateway stopped: failed (not sent again)", row["id"])
-            self._emit_status(row)
+        left = store.counts().get("sending", 0)
+        if left:
+            logger.info("%d message(s) were being sent when the gateway stopped: settled from WhatsApp's record "
+                        "once connected", left)
         self.client.set_chat_listener(self.on_chat)
         self._update_watch()
         return self
@@ -112,6 +125,26 @@ class Outbox:
         """Stop the sender after its current step."""
         self._stopped = True
 
+    def drain(self, timeout: float = DRAIN_S) -> bool:
+        """A graceful stop: start no new send; the one in flight gets until WhatsApp's server has it (bounded).
+
+        True when nothing this run sent is left before the server's ack; a stop never re-queues anything.
+        """
+        self._stopped = True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._drained():
+            self.client.sleep(SLICE_S)
+        drained = self._drained()
+        logger.info("outbox stopped (%s)", "nothing in flight" if drained else
+                    "a message still in flight: settled from WhatsApp's record after the restart")
+        return drained
+
+    def _drained(self) -> bool:
+        if self._in_flight is not None:
+            return False
+        last = self._last_sent and self.store is not None and self.store.get(self._last_sent)
+        return not (last and last["status"] == "sending" and last["wa_id"])
+
     def run(self) -> None:
         """The sender: one step at a time, waiting in short slices (the hub is never blocked)."""
         while not self._stopped:
@@ -123,6 +156,7 @@ class Outbox:
             self._wait(wait)
 
     def _wait(self, seconds: float) -> None:
+        self.client.sleep(0)  # yield at least once: a step that found nothing to do must not spin the hub
         deadline = time.monotonic() + seconds
         while not self._stopped and not self._woken and time.monotonic() < deadline:
             self.client.sleep(min(SLICE_S, max(0.0, deadline - time.monotonic())))
@@ -201,7 +235,12 @@ class Outbox:
     def step(self) -> float:
         """Send the next message if everything allows it; the seconds to wait before the next step."""
         store = self.open().store
-        if self.paused or self.client.state is not State.CONNECTED:
+        if self._stopped or self.client.state is not State.CONNECTED:
+            return IDLE_WAIT_S
+        if self.settler.settle(self.clock(), self._in_flight):
+            self._update_watch()
+            return 0.0
+        if self.paused:
             return IDLE_WAIT_S
         row = store.next_queued()
         if row is None:
@@ -209,44 +248,60 @@ class Outbox:
         wait = self.safeguard_wait(self.clock())
         if wait > 0:
             return min(wait, IDLE_WAIT_S)
-        self.send(row)
-        return 0.0
+        return 0.0 if self.send(row) else IDLE_WAIT_S
 
-    def send(self, row: dict) -> None:
-        """Send one message through the session: `sending` is committed first, the outcome after."""
-        store = self.store
-        started = self.clock()
-        if not store.mark_sending(row["id"], started):
-            return
+    def send(self, row: dict) -> bool:
+        """Send one message: `sending` with its WhatsApp id is committed first, then the send, then the outcome."""
+        if self._stopped:
+            return False
         try:
-            sent = self.client.send_message(row["phone"], row["text"])
+            msg_id = row.get("msg_id") or choose_id(self.client)
+        except Exception as exc:  # noqa: BLE001 - not connected any more: the message waits, nothing changed
+            logger.info("message %s waits: no WhatsApp id could be chosen (%s)", row["id"],
+                        getattr(exc, "reason", None) or type(exc).__name__)
+            return False
+        started = self.clock()
+        if not self.record.begin(row["id"], msg_id, started):
+            return False
+        self._in_flight = row["id"]
+        try:
+            sent = (self.client.send_message(row["phone"], row["text"], msg_id=msg_id) if msg_id else
+                    self.client.send_message(row["phone"], row["text"]))
         except Exception as exc:  # noqa: BLE001 - every failure is recorded in words
             self._after_failure(row["id"], started, exc)
+            return False
         else:
-            self._gap_s = self.draw_gap()  # (a success is WhatsApp's ack, not this: the server may still refuse)
+            self._gap_s = self.draw_gap()
+            self._last_sent = row["id"]
             with self._acks_lock:
-                updated = store.mark_sent(row["id"], sent.wa_id, sent.to_jid, sent.via, self.clock())
+                updated = self.record.added(row["id"], sent.wa_id, sent.to_jid, sent.via,
+                                            int(getattr(sent, "ack", 0) or 0), self.clock())
                 early = self._early_acks.pop(sent.wa_id, None)
-            logger.info("message %s sent via %s", row["id"], sent.via)
-            self._emit_status(updated)
+            logger.info("message %s added via %s (ack %s)", row["id"], sent.via, getattr(sent, "ack", 0))
+            if updated["status"] != "sending":
+                self._emit_status(updated)
             if early is not None:
                 self._apply_acks([_Ack(sent.wa_id, early)], self.clock())
             self._update_watch()
+            return True
+        finally:
+            self._in_flight = None
 
     def _after_failure(self, message_id: str, started: float, exc: Exception) -> None:
         reason = getattr(exc, "reason", None)
         store = self.store
         self._gap_s = self.draw_gap()
-        if reason == "not_connected" and self._reset_at <= started:
-            store.requeue(message_id, self.clock())  # the worker refused before sending: nothing went out
-            logger.info("message %s waits: the session is not connected", message_id)
-            return
-        if reason == "not_connected":
+        if reason == "not_connected" and self._reset_at > started:
             reason, words = "not_connected", RESET
         elif reason is None and isinstance(exc, ValueError):  # refused before anything was sent
             reason, words = "rejected", f"the gateway refused to send it: {exc}"
-        elif reason is None:
-            reason, words = "unconfirmed", UNCONFIRMED.format(what=str(exc) or type(exc).__name__)
+        elif reason not in REFUSED:  # it may have gone out: WhatsApp's record says (settle.py), never a guess
+            self.record.unsure(message_id, self.clock())
+            logger.info("message %s: no clear answer (%s); settled from the chat once connected", message_id,
+                        reason or type(exc).__name__)
+            if reason != "not_connected":
+                self._count_failure()
+            return
         else:
             words = str(exc)
         row = store.fail(message_id, reason, words, self.clock())
@@ -316,6 +371,8 @@ class Outbox:
             self._reset_at = self.clock()
             for row in self.open().store.fail_all("queued", "not_connected", RESET, self._reset_at):
                 self._emit_status(row)
+            for row in self.record.fail_left(UNCONFIRMED_RESET, self._reset_at, self._in_flight):
+                self._emit_status(row)  # the account that had them is unlinked: its chats can no longer be read
         elif payload.get("state") == State.CONNECTED.value:
             self.start()
             self._update_watch()

@@ -112,7 +112,8 @@ class OutboxStore:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself after some errors (SQLITE_FULL)
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
@@ -230,10 +231,11 @@ class OutboxStore:
         return row[0]
 
     def watched(self, since: float, limit: int = 500) -> list[str]:
-        """WhatsApp ids of messages sent after `since` that are not read yet (their acks are re-read)."""
+        """WhatsApp ids of messages sent after `since` that are not read yet, newest first, at most `limit`."""
         with self._lock:
-            rows = self._db.execute("SELECT wa_id FROM outgoing WHERE wa_id IS NOT NULL AND status IN "
-                                    "('sent', 'delivered') AND sent_at >= ? ORDER BY seq DESC LIMIT ?",
+            rows = self._db.execute("SELECT wa_id FROM outgoing WHERE wa_id IS NOT NULL AND status IN ('sending', "
+                                    "'sent', 'delivered') AND COALESCE(sent_at, attempted_at) >= ? "
+                                    "ORDER BY seq DESC LIMIT ?",
                                     (since, limit)).fetchall()
         return [r[0] for r in rows]
 

@@ -280,7 +280,9 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
                       "200": _json(_ref("Message"), "this Idempotency-Key made this message already"),
                       "400": _error("a bad phone, an empty or too long text, an unknown field: nothing stored"),
                       "409": _error('"wait": false and WhatsApp is not connected (or sending is paused); or this '
-                                    "Idempotency-Key was used for another phone or text")}}),
+                                    "Idempotency-Key was used for another phone or text"),
+                      "507": _error("the disk that holds the data folder is full: this message was not stored; "
+                                    "those accepted before are kept and still sent")}}),
     ("get", "/messages", False, {
         "summary": "Messages received from patients (or queued), after a cursor", "tags": ["messages"],
         "description": "Everything received is kept, so a CRM whose webhook was down reads what it missed: "

@@ -10,18 +10,22 @@ import socket
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from types import FrameType
 
 from flask import Flask
 from flask_socketio import SocketIO
 
-from wa_client import Settings, WhatsAppClient, profile
+from wa_client import Settings, WhatsAppClient, orphans, profile
 from wa_client.polling import poll_until
 
 logger = logging.getLogger(__name__)
 
-#: After a stop signal, the process exits by this deadline even if a connection hangs on.
-EXIT_DEADLINE_S = 30.0
+#: After a stop signal, the process exits by this deadline even if a connection hangs on (systemd waits 90 s;
+#: the issue promises 15): the outbox's in-flight send gets DRAIN_S of it, the browser the rest.
+EXIT_DEADLINE_S = 15.0
+#: A graceful stop lets the message in flight reach WhatsApp's server (ack >= 1) for at most this long.
+DRAIN_S = 8.0
 #: At shutdown, requests under way get this long to finish; then their connections are closed.
 REQUEST_GRACE_S = 2.0
 #: What stops the gateway like SIGTERM (quit the browser, keep the profile): closing the terminal sends SIGHUP.
@@ -63,6 +67,7 @@ def claim_profile(settings: Settings, client: WhatsAppClient) -> None:
     profile.check_contents(client.profile_dir)  # reads only: a refused start leaves no lock file either
     client.profile_lock.acquire()
     if client.profile_dir.is_dir() and not settings.remote_url:
+        orphans.end_orphans(client.profile_dir)  # gently first: what it holds of the login reaches the disk
         profile.kill_recorded(client.profile_dir)
     profile.remove_leftovers(client.profile_dir)
 
@@ -143,10 +148,12 @@ def _close_at_shutdown(pool, listener: _TrackingListener, grace_s: float):
 class Shutdown:
     """Stops the service on SIGTERM/SIGINT/SIGHUP: the browser quits (profile kept), then the server ends."""
 
-    def __init__(self, socketio: SocketIO, client: WhatsAppClient, async_mode: str) -> None:
+    def __init__(self, socketio: SocketIO, client: WhatsAppClient, async_mode: str,
+                 drain: Callable[[float], object] | None = None) -> None:
         self.socketio = socketio
         self.client = client
         self.async_mode = async_mode
+        self.drain = drain  # the outbox's: no new send, the one in flight reaches the server
         self.requested = False
         self._browser_stopped = False
 
@@ -170,6 +177,11 @@ class Shutdown:
         if self._browser_stopped:
             return
         self._browser_stopped = True
+        if self.drain is not None:
+            try:
+                self.drain(DRAIN_S)
+            except Exception:  # noqa: BLE001 - shutting down must go on
+                logger.exception("the outbox did not stop cleanly")
         try:
             self.client.shutdown()
         except Exception:  # noqa: BLE001 - shutting down must go on

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
-from wa_client import State
+from wa_client import State, disk
 from wa_client.chat import MAX_TEXT
 from wa_client.commands import normalize_phone
 from wa_client.contacts import ContactBook
@@ -106,6 +107,11 @@ def send_message() -> tuple[Response, int]:
         view, created = outbox.submit(phone, text, key)
     except IdempotencyConflict:
         return jsonify(error=KEY_REUSED), 409
+    except (sqlite3.Error, OSError) as exc:
+        if not disk.is_disk_full(exc):
+            raise
+        logger.error("a message was refused: the disk of %s is full", outbox.path.parent)
+        return jsonify(error=disk.FULL.format(path=outbox.path.parent)), 507
     response = jsonify(view)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
