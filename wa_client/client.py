@@ -11,11 +11,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict
 from typing import Any
 
 from . import account as accounts
 from . import profile, remote
-from .chat import MAX_TEXT, ChatHub, ChatListener, SendError, Sent, submit_chat_command
+from .chat import MAX_TEXT, ChatHub, ChatListener, Found, Lookup, SendError, Sent, submit_chat_command
 from .commands import STEP_TIMEOUT_S, ActionError, Command, normalize_phone
 from .config import Settings
 from .notify import Notifier
@@ -150,17 +151,38 @@ class WhatsAppClient(WorkerSide):
         return self._command("takeover", {State.CONFLICT}, "takeover needs the 'open elsewhere' conflict", timeout)
 
     # -- messaging (the logic and the page scripts live in chat.py) ----------------------------------
-    def send_message(self, phone_digits: str, text: str, timeout: float = 30.0, by: dict | None = None) -> Sent:
+    def send_message(self, phone_digits: str, text: str, timeout: float = 30.0, by: dict | None = None,
+                     msg_id: str | None = None) -> Sent:
         """Send `text` to the number (digits, country code first); Sent once WhatsApp added it to the chat.
 
-        Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable.
+        With `msg_id` (from new_message_id) the message is keyed with that id (the modules route; the page
+        route cannot choose one). Sent.ack may still be 0: WhatsApp's server has it only at ack >= 1.
+        Raises SendError: not_connected, not_on_whatsapp, rejected, restricted, unavailable, reachout_timelocked.
         """
         # (not in /history's commands: a day of reminders would push out who linked or logged out)
         logger.debug("send_message by %s", " ".join(f"{k}={v}" for k, v in (by or {"via": "internal"}).items()))
         digits = normalize_phone(phone_digits)
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
             raise ValueError(f"text must be 1 to {MAX_TEXT} characters")
-        return submit_chat_command(self._chat_worker(), "send_message", timeout, digits=digits, text=text)
+        if msg_id is not None and not (isinstance(msg_id, str) and msg_id.isalnum() and 8 <= len(msg_id) <= 128):
+            raise ValueError("msg_id must be a WhatsApp message id (letters and digits) from new_message_id()")
+        return submit_chat_command(self._chat_worker(), "send_message", timeout, digits=digits, text=text,
+                                   msg_id=msg_id)
+
+    def new_message_id(self, timeout: float = 10.0) -> str:
+        """A fresh WhatsApp message id (WAWebMsgKey.newId()); SendError("unavailable") without the modules."""
+        return submit_chat_command(self._chat_worker(), "new_message_id", timeout)
+
+    def find_sent(self, lookups: list[Lookup], timeout: float = 60.0) -> list[Found]:
+        """Look each message up in WhatsApp's own record of its chat: found, surely absent, or unreadable."""
+        if not lookups:
+            return []
+        return submit_chat_command(self._chat_worker(), "find_sent", timeout,
+                                   lookups=[asdict(lookup) for lookup in lookups])
+
+    def reachout_timelock(self) -> dict:
+        """{"active": bool, "until": epoch seconds | None}: WhatsApp's reach-out time lock as the page last said."""
+        return self.chat.timelock()
 
     def contact_exists(self, phone_digits: str, timeout: float = 20.0) -> bool:
         """Whether the number has WhatsApp (asked through WhatsApp's modules); SendError when it cannot say."""

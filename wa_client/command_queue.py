@@ -10,7 +10,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from .chat import COMMANDS as CHAT_COMMANDS
-from .chat import ChatWorker
+from .chat_worker import ChatWorker
 from .commands import ActionError, Command, PageActions
 from .decide import Decision
 from .page import Sight

@@ -82,10 +82,23 @@ DEFAULTS: Mapping[str, str | list[str]] = MappingProxyType({
     "MSG_KEY_MODULE": "WAWebMsgKey",
     "SEND_MSG_MODULE": "WAWebSendMsgChatAction",
     "ME_USER_MODULE": "WAWebUserPrefsMeUser",
+    # late 2026 (docs/whatsapp-web.md, "Late 2026" and "Messages"): history, LID <-> phone, the reach-out lock
+    "CHAT_LOAD_MODULE": "WAWebChatLoadMessages",
+    "API_CONTACT_MODULE": "WAWebApiContact",
+    "TIMELOCK_MODULE": "WAWebReachoutTimelockUtils",
+    "TIMELOCK_ACTIVE_FN": "isUserReachoutTimelocked",
+    "TIMELOCK_END_FN": "getReachoutTimelockExpiration",
+    "CHAT_ORIGIN": "createChat",  # findOrCreateLatestChat's origin that may create an @lid chat (as wa-js)
     # messaging through the page: the click-to-chat route, its Send button, its invalid-number dialog
     "SEND_ROUTE": "send?phone={phone}&text={text}",
     "SEND_BUTTON": "button[aria-label='Send'], [role='button'][aria-label='Send']",
     "OUTGOING_MESSAGE": "[data-id^='true_']",
+    # reading an open chat through the page: its rows, their text and time, the chat's beginning
+    "CONVERSATION_PANE": "#main",
+    "MESSAGE_ROW": "[data-id]",
+    "MESSAGE_TEXT": "span.selectable-text, .message-text",
+    "MESSAGE_META": "[data-pre-plain-text]",
+    "CHAT_START_TEXTS": ["messages and calls are end-to-end encrypted", "messages are end-to-end encrypted"],
     # the tick icon's label in a sent message's row, for ack -1, 0, 1, 2, 3 (in this order)
     "OUTGOING_ACK_LABELS": ["error", "pending", "sent", "delivered", "read"],
     "INVALID_NUMBER_TEXTS": ["phone number shared via url is invalid"],

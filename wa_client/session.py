@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .browser import PROBE_TIMEOUT_S, is_fatal
-from .chat import ChatWorker
+from .chat_worker import ChatWorker
 from .command_queue import CommandQueue, first_line
 from .commands import Command, PageActions
 from .decide import Decision, Effect, Facts, decide
