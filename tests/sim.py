@@ -151,9 +151,11 @@ class Simulator:
         """What patients sent to the account, oldest first."""
         return self.messages()["received"]
 
-    def send_from_patient(self, phone: str, text: str) -> requests.Response:
-        """A patient at `phone` ("+55 11 98888 0000") writes `text` to the account (409 when no page is logged in)."""
-        return self._post("phone/messages", {"from": phone, "text": text})
+    def send_from_patient(self, phone: str, text: str, quoted: str | None = None) -> requests.Response:
+        """A patient at `phone` ("+55 11 98888 0000") writes `text` to the account (409 when no page is logged in);
+        `quoted`: the id of the message the reply quotes."""
+        body = {"from": phone, "text": text} | ({"quoted": quoted} if quoted else {})
+        return self._post("phone/messages", body)
 
     def read_messages(self) -> requests.Response:
         """The patients open their chats now: every delivered message becomes read (ack 3)."""

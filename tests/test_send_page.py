@@ -123,8 +123,8 @@ def test_a_patients_reply_reaches_the_listener_with_the_number(connected, simula
     assert heard[0].wa_id == simulator.received_messages()[0]["id"]
 
 
-def test_a_reply_from_a_lid_has_no_number(connected, simulator):
-    client = connected(lid_numbers=[PATIENT])
+def test_a_reply_from_a_lid_has_no_number_when_whatsapp_does_not_know_it(connected, simulator):
+    client = connected(lid_numbers=[PATIENT], lid_phone_known=False)
     assert simulator.send_from_patient("+" + PATIENT, "ok").status_code == 200
     heard = wait_until(lambda: client.heard.incoming, 10, what="the reply")
     assert heard[0].from_phone is None and heard[0].from_jid.endswith("@lid")

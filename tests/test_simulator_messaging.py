@@ -36,17 +36,20 @@ const [digits, text, direct] = arguments, done = arguments[arguments.length - 1]
     t: Math.floor(Date.now() / 1000), isNewMsg: true, type: 'chat'});
   await added;
   window.__sent = sent;
-  return {id: id._serialized, to: chat.id._serialized};
+  return {id: String(id), to: String(chat.id)};  // late 2026: no key._serialized
 })().then(done, (e) => done({error: String(e && e.message || e)}));
 """
 
 LISTEN = """
 const Msg = window.require('WAWebCollections').Msg;
 window.__heard = {add: [], acks: []};
-Msg.on('add', (m) => window.__heard.add.push({id: m.id._serialized, fromMe: m.id.fromMe, type: m.type,
+Msg.on('add', (m) => window.__heard.add.push({id: String(m.id), fromMe: m.id.fromMe, type: m.type,
   isNewMsg: m.isNewMsg, from: String(m.from)}));
-Msg.on('change:ack', (m, ack) => window.__heard.acks.push([m.id._serialized, ack]));
+Msg.on('change:ack', (m, ack) => window.__heard.acks.push([String(m.id), ack]));
 """
+
+
+MESSAGING_REGISTERED = "try { return !!window.require('WAWebCollections'); } catch (e) { return false; }"
 
 
 def wait(driver: WebDriver, timeout: float = 10.0) -> WebDriverWait:
@@ -77,7 +80,7 @@ def linked(driver: WebDriver, sim: Simulator, **knobs) -> WebDriver:
     assert sim.scan(payload).status_code == 200
     first(driver, CHAT_LIST)
     if knobs.get("modules", True):
-        wait(driver).until(lambda d: script(d, "return typeof window.require === 'function';"))
+        wait(driver).until(lambda d: script(d, MESSAGING_REGISTERED))  # a moment after the chats
     return driver
 
 

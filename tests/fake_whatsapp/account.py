@@ -23,7 +23,7 @@ HISTORY_LIMIT = 50
 # Controls that would log the account out or drop the session: clicking one is recorded, never truncated.
 TRAPS = frozenset({"conflict_log_out", "conflict_close", "loading_log_out", "connecting_log_out"})
 # What a page may report on its own (/_wa/event), besides what the other endpoints record.
-PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr"})
+PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr", "unexpected_lid_chat"})
 # How a device was unlinked from the page: the event it records.
 LOGOUT_EVENTS = {"menu": "web_logout", "module": "module_logout", "trap": "trap_logout"}
 
@@ -40,6 +40,8 @@ class _Memory:
     traps: list = field(default_factory=list)
     next_device: int = 1
     mailbox: Mailbox = field(default_factory=Mailbox)
+    unexpected_lid_chats: int = 0  # @lid chats created with an origin WhatsApp does not allow for them
+    timelock_until: float | None = None  # the reach-out time lock (knob reachout_timelock_until_s)
 
 
 class Account:
@@ -51,6 +53,7 @@ class Account:
         self._clock = clock
         self._lock = threading.Lock()
         self._mem = _Memory()
+        self._set_timelock(config.reachout_timelock_until_s)
 
     # ---- the page side (/_wa/...) ----
 
@@ -136,6 +139,9 @@ class Account:
             conn = self._connection(conn_id)
             if name == "auto_logout_toggle" and isinstance(details.get("value"), bool):
                 conn.stay_logged_in = details["value"]  # at once: a scan may come before the next poll
+            if name == "unexpected_lid_chat":
+                self._mem.unexpected_lid_chats += 1
+                logger.warning("unexpected-lid-chat: an @lid chat was created without the 'createChat' origin")
             self._event(name, connection=conn_id, **details)
 
     def query_exists(self, conn_id: str, digits: str) -> str | None:
@@ -151,9 +157,11 @@ class Account:
             conn = self._connection(conn_id)
             config, box = self.config, self._mem.mailbox
             digits = box.number_of(jid, config.lid_numbers)
+            locked = self._timelocked(now) and not box.talked_with(digits)
             error = ("not linked" if not conn.device or conn.device.revoked_at else
                      "account restricted" if config.restricted else "server rejected the message" if
-                     config.send_fails else "not on WhatsApp" if digits in config.not_on_whatsapp else None)
+                     config.send_fails else "not on WhatsApp" if digits in config.not_on_whatsapp else
+                     "reach-out timelocked (nack 463)" if locked else None)
             if error:
                 box.record_rejected(msg_id, digits, text, now, error)
                 self._event("message_rejected", connection=conn_id, id=msg_id, error=error)
@@ -164,15 +172,16 @@ class Account:
 
     # ---- the phone side (/phone/...) ----
 
-    def patient_writes(self, digits: str, text: str) -> dict[str, object] | None:
-        """A patient's message reaches the account; None when no page is logged in to receive it."""
+    def patient_writes(self, digits: str, text: str, quoted: str | None = None) -> dict[str, object] | None:
+        """A patient's message (a reply quoting message id `quoted`) reaches the account; None when no page is
+        logged in to receive it. A number in `lid_numbers` writes from its @lid id."""
         with self._lock:
             now = self._tick()
             if not self._logged_in_pages():
                 return None
             config, box = self.config, self._mem.mailbox
             jid = box.jid_for(digits, (), config.lid_numbers)
-            message = box.receive(digits, jid, text, now)
+            message = box.receive(digits, jid, text, now, quoted)
             self._event("message_received", id=message["id"])
             return message
 
@@ -245,6 +254,8 @@ class Account:
         """Change knobs at run time (ConfigError when one is wrong); the whole config."""
         with self._lock:
             self.config = self.config.with_overrides(overrides)
+            if "reachout_timelock_until_s" in overrides:
+                self._set_timelock(self.config.reachout_timelock_until_s)
             self._event("config", **overrides)
             return self.config.to_dict()
 
@@ -253,6 +264,7 @@ class Account:
         with self._lock:
             self._mem = _Memory()
             self.config = self.startup_config
+            self._set_timelock(self.config.reachout_timelock_until_s)
 
     def snapshot(self) -> dict[str, object]:
         """Everything /phone/state shows."""
@@ -275,6 +287,8 @@ class Account:
                 "recent_codes": [c.public("code") for c in self._mem.codes],
                 "events": list(self._mem.events),
                 "traps": list(self._mem.traps),
+                "unexpected_lid_chats": self._mem.unexpected_lid_chats,
+                "timelock_until": self._mem.timelock_until,
                 "config": self.config.to_dict(),
             }
 
@@ -299,8 +313,20 @@ class Account:
             return None
         config, box = self.config, self._mem.mailbox
         incoming = box.received[conn.inbox:]
+        state: dict[str, object] = {"acks": box.acks(now, config.ack_delivered_after_s, config.ack_read_after_s),
+                                    "incoming": incoming, "timelock_until": self._mem.timelock_until}
+        if not conn.history_given:  # what the page's own store holds: its chats and their recent messages
+            conn.history_given = True
+            state["history"] = {"records": box.history(now, config.ack_delivered_after_s, config.ack_read_after_s,
+                                                       conn.inbox)}
         conn.inbox = len(box.received)
-        return {"acks": box.acks(now, config.ack_delivered_after_s, config.ack_read_after_s), "incoming": incoming}
+        return state
+
+    def _set_timelock(self, seconds: float) -> None:
+        self._mem.timelock_until = self._clock() + seconds if seconds > 0 else None
+
+    def _timelocked(self, now: float) -> bool:
+        return self._mem.timelock_until is not None and now < self._mem.timelock_until
 
     def _connection(self, conn_id: str) -> Connection:
         conn = self._mem.connections.get(conn_id)

@@ -45,6 +45,13 @@ class SimConfig:
     send_fails: bool = False  # the server rejects sends (ack -1)
     restricted: bool = False  # "Your account may be restricted soon…", and sends are rejected
     exists_delay_s: float = 0.0  # how long WhatsApp's server takes to answer queryWidExists
+    # Messaging, December 2026 (helper "chat"); each older behaviour is a knob value.
+    msg_key_serialized: bool = False  # True: keys keep `_serialized` and ids are short (mid-2026)
+    messaging_modules_delay_s: float = 3.0  # the messaging modules register this long after the chats show
+    fn_shapes: str = "object"  # loadEarlierMsgs({chat}); "positional": (chat, msgs) (mid-2026); "rest": neither
+    history_delay_s: float = 2.0  # a page that loads again gets its recent messages this long after the chats
+    reachout_timelock_until_s: float = 0.0  # the reach-out time lock lasts this long from when it is set (0: none)
+    lid_phone_known: bool = True  # WAWebApiContact.getPhoneNumber knows the number behind an @lid
 
     def to_dict(self) -> dict[str, object]:
         """The knobs as a JSON-ready dict."""
@@ -73,6 +80,8 @@ FAST: dict[str, object] = {
     "pairing_codes_per_cycle": 3,
     "ack_delivered_after_s": 0.3,
     "ack_read_after_s": 0.8,
+    "messaging_modules_delay_s": 0.5,
+    "history_delay_s": 0.5,
 }
 
 KNOBS: dict[str, type] = {f.name: type(f.default) for f in fields(SimConfig)}
@@ -98,6 +107,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
                "other_tab"),
     "conflict_variant": ("computer", "window"),
     "payload_variant": ("five", "six", "wa_me", "four"),
+    "fn_shapes": ("object", "positional", "rest"),
 }
 
 

@@ -71,12 +71,26 @@ class Mailbox:
         """The server refused a message (never delivered)."""
         self.rejected.append({"id": msg_id, "to": to, "text": text, "time": now, "error": error})
 
-    def receive(self, digits: str, jid: str, text: str, now: float) -> dict[str, object]:
-        """A patient writes to the account."""
+    def receive(self, digits: str, jid: str, text: str, now: float, quoted: str | None = None) -> dict[str, object]:
+        """A patient writes to the account (`quoted`: the bare id of the message they reply to)."""
         message = {"id": f"false_{jid}_3A{next(self._ids):06d}{secrets.token_hex(4).upper()}", "from": digits,
-                   "jid": jid, "text": text, "time": now}
+                   "jid": jid, "text": text, "time": now, "quoted": quoted}
         self.received.append(message)
         return message
+
+    def talked_with(self, digits: str) -> bool:
+        """Whether the account has a conversation with the number (a message either way)."""
+        return any(m.to == digits for m in self.sent) or any(m["from"] == digits for m in self.received)
+
+    def history(self, now: float, delivered_after: float, read_after: float | None,
+                received_before: int) -> list[dict[str, object]]:
+        """The account's recent messages as a page's own store holds them: {id, jid, text, time, ack, quoted}."""
+        sent = [{"id": m.id, "jid": m.jid, "text": m.text, "time": m.time, "ack": m.ack(now, delivered_after,
+                                                                                     read_after)}
+                for m in self.sent[-ACKS_PER_POLL:]]
+        received = [{"id": m["id"], "jid": m["jid"], "text": m["text"], "time": m["time"], "ack": 1,
+                     "quoted": m.get("quoted")} for m in self.received[:received_before][-ACKS_PER_POLL:]]
+        return sent + received
 
     def acks(self, now: float, delivered_after: float, read_after: float | None) -> dict[str, int]:
         """The current ack of the latest sent messages, by id."""

@@ -76,6 +76,7 @@ class Connection:
     qr: Cycle | None = None
     pairing: Cycle | None = None
     inbox: int = 0  # how many of the account's received messages this page has been given
+    history_given: bool = False  # the account's recent messages went to this page (once, when logged in)
 
     def live(self, kind: str, now: float) -> Shown | None:
         """The QR ref (kind "qr") or pairing code ("pairing") on this page now, if not expired."""

@@ -81,13 +81,18 @@ def messages() -> Response:
 
 @bp.post("/messages")
 def patient_writes() -> tuple[Response, int]:
-    """A patient writes to the account: {"from": "+55 11 98888 0000", "text": "..."}; 409 when no page is logged in."""
+    """A patient writes to the account: {"from": "+55 11 98888 0000", "text": "...", "quoted": MSG_ID (optional: the
+    reply quotes that message; its bare id or its whole key)}; 409 when no page is logged in. A number in the
+    `lid_numbers` knob writes from its @lid id."""
     body = json_object()
     digits = re.sub(r"[^0-9]", "", string_field(body, "from"))
     text = string_field(body, "text")
+    quoted = body.get("quoted")
     if not 8 <= len(digits) <= 15:
         abort(400, description="'from' must be a phone number with its country code")
-    message = get_account().patient_writes(digits, text)
+    if quoted is not None and not (isinstance(quoted, str) and re.fullmatch(r"[\w@.:-]{1,200}", quoted)):
+        abort(400, description="'quoted' must be a message id")
+    message = get_account().patient_writes(digits, text, quoted.rsplit("_", 1)[-1] if quoted else None)
     if message is None:
         return jsonify(error="no logged-in WhatsApp Web page is connected"), 409
     return jsonify(ok=True, id=message["id"]), 200

@@ -51,7 +51,7 @@
     return true;
   };
 
-  /* A Backbone-like collection of models keyed by id._serialized: get(), add() (emits "add"), models. */
+  /* A Backbone-like collection of models keyed by String(id): get(key object or string), add() (emits "add"). */
   function Collection() {
     Emitter.call(this, {});
     this.models = [];
@@ -59,11 +59,10 @@
   }
   Collection.prototype = Object.create(Emitter.prototype);
   Collection.prototype.get = function (id) {
-    var key = id && typeof id === "object" ? id._serialized : String(id);
-    return this._byId[key];
+    return id === undefined || id === null ? undefined : this._byId[String(id)];
   };
   Collection.prototype.add = function (model) {
-    var key = model.id._serialized;
+    var key = String(model.id);
     if (this._byId[key]) return this._byId[key];
     model.collection = this;
     this._byId[key] = model;
@@ -87,78 +86,9 @@
   Wid.prototype.isLid = function () { return this.server === "lid"; };
   Wid.prototype.equals = function (other) { return !!other && String(other) === this._serialized; };
 
-  /* WAWebMsgKey: {fromMe, remote, id, _serialized: "true_REMOTE_ID"}; newId() a random hex id. */
-  function MsgKey(props) {
-    this.fromMe = props.fromMe !== undefined ? !!props.fromMe : props.selfDir === "out";
-    this.remote = props.remote || (this.fromMe ? props.to : props.from);
-    this.id = props.id;
-    this.participant = props.participant;
-    this._serialized = this.fromMe + "_" + String(this.remote) + "_" + this.id;
-  }
-  MsgKey.prototype.toString = function () { return this._serialized; };
-  MsgKey.newId = function () {
-    var bytes = new Uint8Array(10);
-    crypto.getRandomValues(bytes);
-    return Promise.resolve("3EB0" + Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("").toUpperCase());
-  };
-
+  /* The messaging modules (wa-msg-modules.js): some register late, as on the real site. */
   function createChatModules(actions, Conn) {
-    var Chat = new Collection(), Msg = new Collection(), Contact = new Collection();
-    function chatFor(wid) {
-      var chat = Chat.get(wid);
-      if (!chat) chat = Chat.add(new Emitter({id: wid, name: wid.user, t: 0, unreadCount: 0}));
-      return chat;
-    }
-    function addAndSendMsgToChat(chat, message) {
-      var model = new Emitter(Object.assign({}, message, {ack: 0}));
-      var added = Promise.resolve().then(function () {
-        var wid = chat.id;
-        if (wid.server === "c.us" && actions.config().lid_numbers.indexOf(wid.user) >= 0) {
-          throw new Error("No LID for user");
-        }
-        Msg.add(model);
-        chat.set("t", model.t);
-        return [model];
-      });
-      var sent = added.then(function () {
-        return actions.send({id: model.id._serialized, to: chat.id._serialized, text: model.body || ""});
-      }).then(function (answer) {
-        model.set("ack", answer.ack);
-        return {messageSendResult: answer.ack >= 0 ? "OK" : "ERROR_UNKNOWN", t: model.t};
-      });
-      sent.catch(function () {});
-      return [added, sent];
-    }
-    return {
-      WAWebWidFactory: {createWid: function (id) { return new Wid(id); }},
-      WAWebQueryExistsJob: {
-        queryWidExists: function (wid) {
-          return actions.exists(String(wid.user || wid)).then(function (jid) {
-            return jid ? {wid: new Wid(jid)} : null;
-          });
-        },
-      },
-      WAWebCollections: {Chat: Chat, Msg: Msg, Contact: Contact},
-      WAWebFindChatAction: {
-        findOrCreateLatestChat: function (wid) {
-          return Promise.resolve().then(function () {
-            if (wid.server === "c.us" && actions.config().lid_numbers.indexOf(wid.user) >= 0) {
-              throw new Error("No LID for user");
-            }
-            return {chat: chatFor(wid), created: true};
-          });
-        },
-      },
-      WAWebMsgKey: MsgKey,
-      WAWebSendMsgChatAction: {addAndSendMsgToChat: addAndSendMsgToChat},
-      WAWebUserPrefsMeUser: {
-        getMaybeMeUser: function () { return Conn.wid ? new Wid(Conn.wid.user + "@c.us") : null; },
-        getMaybeMePnUser: function () { return Conn.wid ? new Wid(Conn.wid.user + "@c.us") : null; },
-      },
-      _chatFor: chatFor, _Emitter: Emitter, _Wid: Wid, _MsgKey: MsgKey,
-    };
+    return window.WAMsgModules.create(actions, Conn, {Emitter: Emitter, Collection: Collection, Wid: Wid});
   }
 
   function create(actions) {
@@ -169,19 +99,30 @@
     var Cmd = new Emitter({});
     Cmd.refreshQR = function () { return actions.refreshQR(); };
     var chat = createChatModules(actions, Conn);
-    var modules = Object.assign({
+    var modules = {
       WAWebSocketModel: {Socket: Socket},
       WAWebConnModel: {Conn: Conn},
       WAWebCmd: {Cmd: Cmd},
-    }, chat);
-    delete modules._chatFor; delete modules._Emitter; delete modules._Wid; delete modules._MsgKey;
+    };
+    var messagingReady = false, messagingTimer = null;
+    Object.keys(chat).forEach(function (name) {
+      if (name.charAt(0) !== "_" && chat._LATE.indexOf(name) < 0) modules[name] = chat[name];
+    });
     function require(name) {
       if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+      if (messagingReady && name.charAt(0) !== "_" && Object.prototype.hasOwnProperty.call(chat, name)) {
+        return chat[name];
+      }
       throw new Error('Requiring unknown module "' + name + '"');
     }
     var installed = false;
     return {
       Socket: Socket, Conn: Conn, Cmd: Cmd, chat: chat,
+      /* The messaging modules register this long after the chats show (once per page load). */
+      registerMessagingIn: function (seconds) {
+        if (messagingReady || messagingTimer !== null) return;
+        messagingTimer = setTimeout(function () { messagingReady = true; }, Math.max(0, seconds) * 1000);
+      },
       /* The loader and window.Debug exist only while `on` is true. */
       expose: function (on) {
         if (on && !installed) {

@@ -47,7 +47,7 @@
 
   var modules = window.WAModules.create({takeover: takeOver, logout: moduleLogout, refreshQR: moduleRefreshQr,
     exists: queryExists, send: function (payload) { return sendMessage(payload, "modules"); },
-    config: function () { return config; }});
+    config: function () { return config; }, report: report});
   var chat = window.WAChat.create({modules: modules, config: function () { return config; }, exists: queryExists,
     send: sendMessage, app: app, layer: layer, V: V, route: boot.send || null});
   var modulesDue = false;   // modules_delay_s has passed
