@@ -64,8 +64,9 @@ NO_SAFEGUARDS = {"WA_SEND_GAP_S": "0", "WA_SEND_PER_MINUTE": "0", "WA_SEND_PER_D
 
 @pytest.mark.e2e
 @pytest.mark.browser
-def test_a_reply_from_an_lid_chat_names_the_patient_and_our_last_message(gateway_factory, simulator):
-    simulator.configure(lid_numbers=[PATIENT_DIGITS])
+@pytest.mark.parametrize("whatsapp_knows", [True, False], ids=["whatsapps-mapping", "learnt-from-our-send"])
+def test_a_reply_from_an_lid_chat_names_the_patient_and_our_last_message(gateway_factory, simulator, whatsapp_knows):
+    simulator.configure(lid_numbers=[PATIENT_DIGITS], lid_phone_known=whatsapp_knows)
     gateway = gateway_factory(**NO_SAFEGUARDS)
     listener = SocketEvents(gateway.url)
     try:
@@ -84,3 +85,25 @@ def test_a_reply_from_an_lid_chat_names_the_patient_and_our_last_message(gateway
         listener.close()
     assert reply["from_jid"].endswith("@lid")
     assert (reply["from"], reply["last_sent_id"], reply["in_reply_to"]) == ("+" + PATIENT_DIGITS, queued["id"], None)
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_a_patient_quoting_a_reminder_is_matched_to_it(gateway_factory, simulator):
+    gateway = gateway_factory(**NO_SAFEGUARDS)
+    listener = SocketEvents(gateway.url)
+    try:
+        assert gateway.post("/start-session").status_code == 202
+        gateway.wait_status("qr", timeout=60)
+        gateway.phone_scans(simulator)
+        gateway.wait_status("connected", timeout=30)
+        first = gateway.post("/messages", json={"phone": PATIENT, "text": "terça 9h"}).json()
+        second = gateway.post("/messages", json={"phone": PATIENT, "text": "quarta 10h"}).json()
+        sent = simulator.sent_once_there_are(2, timeout=30)
+        wait_until(lambda: gateway.get(f"/messages/{second['id']}").json()["wa_id"], 20, what="the second's id")
+        assert simulator.send_from_patient(PATIENT, "confirmo terça", quoted=sent[0]["id"]).status_code == 200
+        reply = listener.wait_for("message.received", lambda m: m["text"] == "confirmo terça", timeout=30)
+    finally:
+        listener.close()
+    assert (reply["in_reply_to"], reply["last_sent_id"], reply["from"]) == (first["id"], second["id"],
+                                                                              "+" + PATIENT_DIGITS)

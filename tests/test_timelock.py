@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import wait_until
+from tests.receivers import JsonReceiver
 from tests.reminder_fakes import START, Clock, Incoming, Session, drain, make_outbox
 from wa_client.notify import Notifier
 from wa_client.qr import iso
@@ -82,3 +84,36 @@ def test_the_lock_is_told_to_a_person_without_numbers():
     notifier.tell = lambda kind, status: told.append((kind, status)) or True
     notifier(event="outbox.timelocked", payload={"active": True, "until": "2027-01-15T08:10:00.000Z"})
     assert told == [("reachout_timelocked", {"error": "The lock ends 2027-01-15T08:10:00.000Z."})]
+
+
+# -- end to end ---------------------------------------------------------------------------------------------
+
+NO_SAFEGUARDS = {"WA_SEND_GAP_S": "0", "WA_SEND_PER_MINUTE": "0", "WA_SEND_PER_DAY": "0"}
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_the_lock_is_said_told_and_holds_only_first_messages(gateway_factory, simulator):
+    with JsonReceiver() as receiver:
+        gateway = gateway_factory(WA_NOTIFY_URLS=receiver.url(), **NO_SAFEGUARDS)
+        assert gateway.post("/start-session").status_code == 202
+        gateway.wait_status("qr", timeout=60)
+        gateway.phone_scans(simulator)
+        gateway.wait_status("connected", timeout=30)
+        assert gateway.get("/outbox").json()["timelock"] == {"active": False, "until": None}
+        assert simulator.send_from_patient("+" + KNOWN, "olá").status_code == 200
+        wait_until(lambda: gateway.get("/messages?direction=in").json()["messages"], 30, what="the patient's message")
+        simulator.configure(reachout_timelock_until_s=8)
+        lock = wait_until(lambda: (t := gateway.get("/outbox").json()["timelock"])["active"] and t, 20,
+                          what="/outbox to say the lock")
+        assert lock["until"]
+        first = gateway.post("/messages", json={"phone": "+" + NEW, "text": "primeira"}).json()
+        reply = gateway.post("/messages", json={"phone": "+" + KNOWN, "text": "resposta"}).json()
+        assert [m["text"] for m in simulator.sent_once_there_are(1, timeout=30)] == ["resposta"]
+        assert gateway.get(f"/messages/{first['id']}").json()["status"] == "queued"
+        wait_until(lambda: receiver.bodies, 30, what="the notification")
+        assert "reach-out time lock" in receiver.bodies[0]["message"] and NEW not in str(receiver.bodies)
+        sent = simulator.sent_once_there_are(2, timeout=60)  # the lock ends: the first message goes
+        assert [m["text"] for m in sent] == ["resposta", "primeira"]
+        assert reply["id"] != first["id"]
+        wait_until(lambda: not gateway.get("/outbox").json()["timelock"]["active"], 20, what="the lock to end")
