@@ -315,7 +315,8 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
              "description": "`in` (default): received; `out`: queued by the CRM"},
             {"name": "status", "in": "query", "required": False,
              "schema": {"enum": ["queued", "sending", "sent", "delivered", "read", "failed", "cancelled"]},
-             "description": "with direction=out: only messages in this status (`queued`: what waits, oldest first)"},
+             "description": "only the CRM's messages in this status (`queued`: what waits, oldest first); "
+                            "direction defaults to `out` with it, and received messages (`in`) have none"},
             {"name": "after", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
              "description": "the last `seq` already read (0: from the start)"},

@@ -37,6 +37,7 @@ NOT_CONNECTED = ("WhatsApp is not connected (the session is {state}); the messag
 PAUSED = "sending is paused ({reason}); the message was not stored. {words}"
 OPTED_OUT = ("{phone} opted out of messages ({source}, since {since}); nothing was stored. Write to them again "
              "only if they ask: DELETE /opt-outs/{phone} records that they opted in")
+SEND_AT_NULL = '"send_at" must be a date and time in ISO-8601 with an offset; leave it out to send as soon as allowed'
 CANCEL_TOO_LATE = "this message is already being sent, or was sent or ended: it can no longer be cancelled"
 KEY_REUSED = ("this Idempotency-Key was used for a different message (another phone or text); nothing was stored. "
               "Use a new key for a new message")
@@ -108,6 +109,8 @@ def send_message() -> tuple[Response, int]:
         abort(400, '"wait" must be true or false')
     outbox = get_outbox()
     try:
+        if "send_at" in body and body["send_at"] is None:
+            raise ValueError(SEND_AT_NULL)
         send_at = parse_send_at(body.get("send_at"), outbox.clock())
         outbox.reminders.check_recipient(phone)
     except OptedOut as exc:
@@ -163,15 +166,15 @@ def _whole(name: str, default: int, low: int, high: int, words: str) -> int:
 @messages.get("/messages")
 def listing() -> Response:
     """Messages received (direction=in, the default) or queued (direction=out) after a cursor, oldest first."""
-    direction = request.args.get("direction", "in")
+    status = request.args.get("status")
+    direction = request.args.get("direction", "in" if status is None else "out")
     if direction not in ("in", "out"):
         abort(400, "direction must be 'in' (received) or 'out' (queued by the CRM)")
-    status = request.args.get("status")
-    if status is not None and (direction != "out" or status not in STATUSES):
-        abort(400, f"status goes with direction=out and is one of {', '.join(STATUSES)}")
+    if status is not None and status not in STATUSES:
+        abort(400, f"status is one of {', '.join(STATUSES)} (the CRM's own messages; received ones have none)")
     after = _whole("after", 0, 0, MAX_CURSOR, "the last seq you have, 0 for all")
     limit = _whole("limit", 100, 1, LIST_LIMIT, "how many to answer at most")
-    found = get_outbox().listing(direction, after, limit, status)
+    found = [] if direction == "in" and status else get_outbox().listing(direction, after, limit, status)
     return jsonify(messages=found, next_after=found[-1]["seq"] if found else after)
 
 
