@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from bench import figures, procstat, report, scenarios
+from bench import figures, procstat, report, scenarios, store_scale
 from bench.figures import (
     IDLE_SECONDS,
     LOAD_CONNECTIONS,
@@ -67,6 +67,7 @@ class Bench:
         self.page_poll_ms = 100
         self.gateway_home = ""
         self.load_tool = "-"
+        self.store_figures: dict[str, float] = {}
 
     def add(self, name: str, *values: float | None) -> None:
         """Record samples of one figure (None: not measurable this time)."""
@@ -93,6 +94,8 @@ class Bench:
         self.session_runs()
         self.load_and_idle()
         heavy_phase(self, self.gateway, self.sim.url, MESSAGES_NO_GAP)
+        self.say(f"filling a store of {store_scale.MESSAGES:,} messages")
+        self.store_figures = store_scale.measure(self.sim.url)  # its own gateway, no session: the store alone
 
     def session_runs(self) -> None:
         """First QR (alternating with the bare floor), rotations, scan, reset, logout: `runs` times."""
@@ -332,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"cleanup: {problem}", file=sys.stderr)
         return 1
-    rows = figures.rows(bench.samples, bench.loading_s, bench.page_poll_ms)
+    rows = figures.rows(bench.samples, bench.loading_s, bench.page_poll_ms) + store_scale.rows(bench.store_figures)
     notes = figures.standing_notes() + bench.notes + problems
     print(report.text_table(rows))
     print(f"\n{os.cpu_count()} CPUs, total runtime {runtime:.0f} s")

@@ -145,6 +145,21 @@ class Settings:
     contact_cache_s: float = field(
         default=86400.0, metadata=_meta("WA_CONTACT_CACHE_S", "how long GET /contacts/{phone} remembers an answer")
     )
+    # -- reminders: quiet hours and opt-outs (wa_client/send_policy.py, wa_client/opt_outs.py) --
+    send_hours: str = field(
+        default="",
+        metadata=_meta("WA_SEND_HOURS", "when messages may go out: HH:MM-HH:MM, or per weekday like "
+                       "'Mon-Fri 08:00-19:00,Sat 08:00-12:00'; outside them messages wait (empty: any hour)"),
+    )
+    timezone: str = field(
+        default="", metadata=_meta("WA_TIMEZONE", "the clinic's time zone for WA_SEND_HOURS, an IANA name like "
+                                   "America/Sao_Paulo (empty: the machine's)"),
+    )
+    opt_out_words: str = field(
+        default="STOP,UNSUBSCRIBE,PARAR,SAIR,BAJA",
+        metadata=_meta("WA_OPT_OUT_WORDS", "a patient whose whole message is one of these words (comma-separated; "
+                       "case and accents ignored) gets no more messages"),
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -210,6 +225,10 @@ class Settings:
                 raise ConfigError(f"{_env_name(name)} must be 0 (none) or a positive whole number")
         if self.contact_cache_s < 0:
             raise ConfigError("WA_CONTACT_CACHE_S must be 0 or a positive number of seconds")
+        from .send_policy import load_timezone, parse_send_hours  # the outbox reads them the same way
+
+        parse_send_hours(self.send_hours)
+        load_timezone(self.timezone)
 
     @property
     def remote_capability_map(self) -> dict[str, Any]:

@@ -39,6 +39,9 @@ MESSAGES = {
                          "check after the phone linked it, and the link could not finish."),
     "failed": ("the WhatsApp session failed", "The WhatsApp session stopped with an error."),
     "gave_up": ("gave up restarting", "The gateway's browser kept crashing and the gateway stopped restarting it."),
+    "reachout_timelocked": ("new conversations locked", "WhatsApp put the clinic's number under its reach-out time "
+                            "lock: first messages to patients who never wrote to the clinic wait until the lock ends "
+                            "(replies in existing conversations still go). Check WhatsApp on the clinic phone."),
     "sending_paused": ("sending paused", "The gateway stopped sending WhatsApp messages to protect the clinic's "
                        "number. Messages wait in the queue until someone resumes sending."),
 }
@@ -133,6 +136,9 @@ class Notifier:
             self.tell("webhook_dropped", None)
         elif event == "outbox.paused":  # its words are fixed sentences: no phone number, no message text
             self.tell("sending_paused", {"error": payload.get("error")})
+        elif event == "outbox.timelocked":  # fixed sentences and the lock's end: no number, no text
+            until = payload.get("until") or "at a time WhatsApp did not say"
+            self.tell("reachout_timelocked", {"error": f"The lock ends {until}."})
         elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):
             with self._lock:
                 ending = (payload["since"], payload["state"], payload["reason"])

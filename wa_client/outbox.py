@@ -25,6 +25,7 @@ from . import chat
 from .config import ConfigError, Settings
 from .outbox_store import IdempotencyConflict, OutboxStore, body_hash, message_view, received_view
 from .qr import fingerprint, iso
+from .reminders import TIMELOCKED, Reminders
 from .settle import LookupRow, SendingRecord, Settler, choose_id
 from .states import Reason, State
 
@@ -75,6 +76,7 @@ class Outbox:
         self.rng = rng or random.Random()
         self.gap = parse_gap(settings.send_gap_s)
         self.store: OutboxStore | None = None
+        self.reminders = Reminders(client, settings, clock)  # send_at, quiet hours, STOP, replies, reach-out lock
         self._gap_s = 0.0
         self._failures = 0
         self._restricted = False
@@ -104,6 +106,7 @@ class Outbox:
             self.record = SendingRecord(store)
             self.settler = Settler(self.client, self.record, self._emit_status,
                                    getattr(chat, "Lookup", LookupRow), logger.info)
+            self.reminders.open(self.path)
             self.store = store
         left = store.counts().get("sending", 0)
         if left:
@@ -167,10 +170,11 @@ class Outbox:
         self._woken = True
 
     # -- the CRM's side -------------------------------------------------------------------------
-    def submit(self, phone_digits: str, text: str, key: str | None = None) -> tuple[dict, bool]:
+    def submit(self, phone_digits: str, text: str, key: str | None = None,
+               send_at: float | None = None) -> tuple[dict, bool]:
         """Queue a message (or find the one this Idempotency-Key made); (its view, created)."""
         row, created = self.open().store.add(phone_digits, text, self.clock(), key,
-                                             body_hash(phone_digits, text) if key else None)
+                                             body_hash(phone_digits, text) if key else None, send_at)
         if created:
             logger.info("message %s queued (to %s)", row["id"], fingerprint(phone_digits))
             self.wake()
@@ -185,9 +189,9 @@ class Outbox:
         row = self.open().store.get(message_id)
         return message_view(row) if row else None
 
-    def listing(self, direction: str, after: int = 0, limit: int = 100) -> list[dict]:
-        """Messages received ('in') or queued ('out') after the cursor `after` (their `seq`), oldest first."""
-        rows = self.open().store.listing(direction, after, limit)
+    def listing(self, direction: str, after: int = 0, limit: int = 100, status: str | None = None) -> list[dict]:
+        """Messages received ('in') or queued ('out', optionally of one status) after the cursor `after`."""
+        rows = self.open().store.listing(direction, after, limit, status)
         return [received_view(r) if direction == "in" else message_view(r) for r in rows]
 
     def summary(self) -> dict:
@@ -197,7 +201,12 @@ class Outbox:
         return {"paused": store.meta("paused_reason") is not None, "pause_reason": store.meta("paused_reason"),
                 "pause_error": store.meta("paused_error"), "counts": store.counts(),
                 "sends_last_minute": len(store.attempts_since(now - 60)),
-                "sends_last_day": len(store.attempts_since(now - DAY_S))}
+                "sends_last_day": len(store.attempts_since(now - DAY_S)), **self.reminders.summary(now)}
+
+    def cancel(self, message_id: str) -> tuple[str, dict | None]:
+        """Cancel a waiting message: ('cancelled' | 'too_late' | 'unknown', its view)."""
+        self.open()
+        return self.reminders.cancel(message_id, self.clock())
 
     def resume(self) -> dict:
         """Resume sending after a pause (a person has looked at the phone)."""
@@ -234,7 +243,7 @@ class Outbox:
 
     def step(self) -> float:
         """Send the next message if everything allows it; the seconds to wait before the next step."""
-        store = self.open().store
+        self.open()
         if self._stopped or self.client.state is not State.CONNECTED:
             return IDLE_WAIT_S
         if self.settler.settle(self.clock(), self._in_flight):
@@ -242,7 +251,10 @@ class Outbox:
             return 0.0
         if self.paused:
             return IDLE_WAIT_S
-        row = store.next_queued()
+        now = self.clock()
+        if self.reminders.quiet_until(now) is not None:
+            return IDLE_WAIT_S  # quiet hours: everything waits
+        row = self.reminders.next_due(now)
         if row is None:
             return IDLE_WAIT_S
         wait = self.safeguard_wait(self.clock())
@@ -291,7 +303,13 @@ class Outbox:
         reason = getattr(exc, "reason", None)
         store = self.store
         self._gap_s = self.draw_gap()
-        if reason == "not_connected" and self._reset_at > started:
+        if reason == "reachout_timelocked" and self.reminders.after_timelock_refusal(self.clock()) == "wait":
+            store.requeue(message_id, self.clock())  # WhatsApp refused it before sending: it waits for the lock's end
+            logger.info("message %s waits: WhatsApp's reach-out time lock holds", message_id)
+            return
+        if reason == "reachout_timelocked":
+            words = TIMELOCKED
+        elif reason == "not_connected" and self._reset_at > started:
             reason, words = "not_connected", RESET
         elif reason is None and isinstance(exc, ValueError):  # refused before anything was sent
             reason, words = "rejected", f"the gateway refused to send it: {exc}"
@@ -333,9 +351,10 @@ class Outbox:
         now = self.clock()
         changed = self._apply_acks(acks, now)
         for message in incoming:
-            row = store.add_incoming(message.wa_id, message.from_phone, message.from_jid, message.text,
-                                     message.time, message.kind, now)
+            row = store.add_incoming(message.wa_id, self.reminders.sender_phone(message), message.from_jid,
+                                     message.text, message.time, message.kind, now)
             if row is not None:
+                row = self.reminders.on_received(row, message)
                 logger.info("message %s received (from %s)", row["id"], fingerprint(message.from_jid))
                 self.client.emit("message.received", received_view(row))
         if restricted and not self._restricted:
@@ -379,6 +398,7 @@ class Outbox:
             self.wake()
 
     def _emit_status(self, row: dict) -> None:
+        self.reminders.remember(row)
         self.client.emit("message.status", message_view(row))
 
     def _update_watch(self) -> None:

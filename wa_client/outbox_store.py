@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .qr import iso
+from .schedule import migrate_schedule
 
 #: The order of an outgoing message's life: a status never moves back (failed ends it).
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
@@ -66,14 +67,16 @@ def message_view(row: dict) -> dict:
             row["status"], "reason": row["reason"], "error": row["error"], "queued_at": _iso(row["queued_at"]),
             "sent_at": _iso(row["sent_at"]), "delivered_at": _iso(row["delivered_at"]),
             "read_at": _iso(row["read_at"]), "failed_at": _iso(row["failed_at"]), "wa_id": row["wa_id"],
-            "seq": row["seq"]}
+            "seq": row["seq"], "send_at": _iso(row.get("send_at")), "cancelled_at": _iso(row.get("cancelled_at")),
+            "to_jid": row.get("to_jid")}
 
 
 def received_view(row: dict) -> dict:
     """A patient's message as the API and the `message.received` event show it."""
     return {"id": row["id"], "seq": row["seq"], "from": row["from_phone"], "from_jid": row["from_jid"],
             "text": row["text"], "time": _iso(row["time"]), "kind": row["kind"],
-            "received_at": _iso(row["received_at"])}
+            "received_at": _iso(row["received_at"]), "in_reply_to": row.get("in_reply_to"),
+            "last_sent_id": row.get("last_sent_id")}
 
 
 class IdempotencyConflict(ValueError):
@@ -99,6 +102,7 @@ class OutboxStore:
         self._lock = threading.Lock()
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        migrate_schedule(self._db)
 
     def close(self) -> None:
         """Close the file."""
@@ -119,7 +123,7 @@ class OutboxStore:
 
     # -- outgoing -------------------------------------------------------------------------------
     def add(self, phone: str, text: str, now: float, key: str | None = None,
-            body_hash: str | None = None) -> tuple[dict, bool]:
+            body_hash: str | None = None, send_at: float | None = None) -> tuple[dict, bool]:
         """Queue a message; (its record, True) — or, for a known Idempotency-Key and body, (that one, False)."""
         with self._tx() as db:
             if key is not None:
@@ -129,8 +133,9 @@ class OutboxStore:
                         raise IdempotencyConflict(key)
                     return dict(row), False
             message_id = uuid.uuid4().hex
-            db.execute("INSERT INTO outgoing (id, phone, text, status, queued_at, idempotency_key, body_hash) "
-                       "VALUES (?, ?, ?, 'queued', ?, ?, ?)", (message_id, phone, text, now, key, body_hash))
+            db.execute("INSERT INTO outgoing (id, phone, text, status, queued_at, idempotency_key, body_hash, send_at, "
+                       "due_at) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                       (message_id, phone, text, now, key, body_hash, send_at, now if send_at is None else send_at))
             return dict(db.execute("SELECT * FROM outgoing WHERE id = ?", (message_id,)).fetchone()), True
 
     def get(self, message_id: str) -> dict | None:
@@ -257,12 +262,13 @@ class OutboxStore:
                 return None
             return dict(db.execute("SELECT * FROM incoming WHERE id = ?", (wa_id,)).fetchone())
 
-    def listing(self, direction: str, after: int, limit: int) -> list[dict]:
-        """Messages of one direction ('in' or 'out') with seq > `after`, oldest first."""
+    def listing(self, direction: str, after: int, limit: int, status: str | None = None) -> list[dict]:
+        """Messages of one direction ('in' or 'out', optionally of one status) with seq > `after`, oldest first."""
         table = "incoming" if direction == "in" else "outgoing"
+        where, args = ("status = ? AND seq > ?", (status, after)) if status else ("seq > ?", (after,))
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM {table} WHERE seq > ? ORDER BY seq LIMIT ?",  # noqa: S608
-                                    (after, limit)).fetchall()
+            rows = self._db.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY seq LIMIT ?",  # noqa: S608
+                                    (*args, limit)).fetchall()
         return [dict(r) for r in rows]
 
     # -- the outbox's own state (paused or not) --------------------------------------------------

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 #: The session events a webhook receives.
 WEBHOOK_EVENTS = frozenset({"status", "qr", "authenticated", "ready", "disconnected",
-                            "message.status", "message.received", "outbox.paused"})
+                            "message.status", "message.received", "outbox.paused",
+                            "message.cancelled", "contact.opted_out"})
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

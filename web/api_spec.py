@@ -26,7 +26,9 @@ after connecting), `qr` (`{"version", "qr", "png": "/qr.png?v=N"}` for every new
 `ready` (`{"account"}`: the linked account as in `/me`, or null), `disconnected` (`{"reason"}`),
 `message.status` (a message as in `GET /messages/{id}`, on every change of its status),
 `message.received` (a patient's message as in `GET /messages?direction=in`), `outbox.paused`
-(`{"reason", "error", "paused_at"}`: sending stopped until `POST /outbox/resume`).
+(`{"reason", "error", "paused_at"}`: sending stopped until `POST /outbox/resume`), `message.cancelled`
+(a message as in `GET /messages/{id}`, now `cancelled`: by `DELETE /messages/{id}` or because its patient
+opted out), `contact.opted_out` (`{"phone", "since", "source"}`: as in `GET /opt-outs`).
 
 **From a client:** `start-session` (alias `generate-qr`), `force-reset`, `get-status`, `pairing-code`
 (`{"phone"}`), `logout`, `takeover`. Answers to the sender only: `force-reset-success` (`{"message"}`) /
@@ -37,7 +39,7 @@ and `error` (`{"error"}`) for an unknown event or a payload that is not one JSON
 ## Webhooks
 
 With `WA_WEBHOOK_URL` set, the `status`, `qr`, `authenticated`, `ready`, `disconnected`, `message.status`,
-`message.received` and `outbox.paused` events are
+`message.received`, `outbox.paused`, `message.cancelled` and `contact.opted_out` events are
 POSTed there as `{"id", "event", "data", "sent_at"}`, signed with `X-Signature` under `WA_WEBHOOK_SECRET`.
 Each event is kept on disk until the receiver answers `2xx`, delivered in order, retried for 24 hours
 (also across restarts); `408`, `429`, `3xx` and `5xx` are retried, another `4xx` drops the event.
@@ -153,7 +155,10 @@ SCHEMAS: dict[str, dict] = {
             "text": {"type": "string", "minLength": 1, "maxLength": 4096, "pattern": r"\S"},
             "wait": {"type": "boolean", "default": True,
                      "description": "false: 409 (and nothing stored) unless WhatsApp is connected and sending is "
-                                    "not paused"}},
+                                    "not paused"},
+            "send_at": {"type": "string", "format": "date-time", "examples": ["2026-12-04T09:00:00-03:00"],
+                        "description": "send not before this moment: ISO-8601 with an offset, at most 30 days "
+                                       "ahead and no more than a minute past (else 400); the message waits `queued`"}},
     },
     "Message": {
         "type": "object",
@@ -161,14 +166,19 @@ SCHEMAS: dict[str, dict] = {
                      "failed_at", "wa_id", "seq"],
         "properties": {
             "id": {"type": "string"}, "to": {"type": "string", "description": "+E.164"},
-            "status": {"enum": ["queued", "sent", "delivered", "read", "failed"]},
+            "status": {"enum": ["queued", "sending", "sent", "delivered", "read", "failed", "cancelled"]},
             "reason": {"anyOf": [{"enum": ["not_on_whatsapp", "not_connected", "rejected", "restricted",
-                                           "unavailable", "unconfirmed"]}, NULL]},
+                                           "unavailable", "unconfirmed", "opted_out", "reachout_timelocked"]},
+                                 NULL]},
             "error": {"type": ["string", "null"], "description": "why it failed, in words"},
             "queued_at": ISO_TIME, "sent_at": _nullable(ISO_TIME), "delivered_at": _nullable(ISO_TIME),
             "read_at": _nullable(ISO_TIME), "failed_at": _nullable(ISO_TIME),
             "wa_id": {"type": ["string", "null"], "description": "WhatsApp's id of the message, once sent"},
-            "seq": {"type": "integer", "description": "its place in the queue (a cursor for GET /messages)"}},
+            "seq": {"type": "integer", "description": "its place in the queue (a cursor for GET /messages)"},
+            "send_at": {**_nullable(ISO_TIME), "description": "not sent before this moment (null: as soon as allowed)"},
+            "cancelled_at": _nullable(ISO_TIME),
+            "to_jid": {"type": ["string", "null"],
+                       "description": "the chat WhatsApp sent it to (may end in @lid), once sent"}},
     },
     "Received": {
         "type": "object", "required": ["id", "seq", "from", "from_jid", "text", "time", "kind", "received_at"],
@@ -177,7 +187,11 @@ SCHEMAS: dict[str, dict] = {
             "seq": {"type": "integer", "description": "a cursor: ask for after=seq to get what came later"},
             "from": {"type": ["string", "null"], "description": "+E.164 where WhatsApp gives it (null for @lid)"},
             "from_jid": {"type": ["string", "null"]}, "text": {"type": ["string", "null"]},
-            "time": _nullable(ISO_TIME), "kind": {"type": ["string", "null"]}, "received_at": ISO_TIME},
+            "time": _nullable(ISO_TIME), "kind": {"type": ["string", "null"]}, "received_at": ISO_TIME,
+            "in_reply_to": {"type": ["string", "null"],
+                            "description": "the id of our message the patient quoted (replied to), else null"},
+            "last_sent_id": {"type": ["string", "null"],
+                             "description": "the id of our last message to this patient before this one, else null"}},
     },
     "MessageList": {
         "type": "object", "required": ["messages", "next_after"],
@@ -186,13 +200,28 @@ SCHEMAS: dict[str, dict] = {
     },
     "Outbox": {
         "type": "object",
-        "required": ["paused", "pause_reason", "pause_error", "counts", "sends_last_minute", "sends_last_day"],
+        "required": ["paused", "pause_reason", "pause_error", "counts", "sends_last_minute", "sends_last_day",
+                     "timelock", "quiet_until"],
         "properties": {"paused": {"type": "boolean"},
                        "pause_reason": {"anyOf": [{"enum": ["failures", "restricted"]}, NULL]},
                        "pause_error": {"type": ["string", "null"]},
                        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-                       "sends_last_minute": {"type": "integer"}, "sends_last_day": {"type": "integer"}},
+                       "sends_last_minute": {"type": "integer"}, "sends_last_day": {"type": "integer"},
+                       "timelock": _ref("Timelock"),
+                       "quiet_until": {**_nullable(ISO_TIME),
+                                       "description": "WA_SEND_HOURS hold messages until this moment (null: open)"}},
     },
+    "Timelock": {
+        "type": "object", "required": ["active", "until"],
+        "description": "WhatsApp's reach-out time lock: while active, first messages to patients with no earlier "
+                       "conversation wait (replies in existing conversations go)",
+        "properties": {"active": {"type": "boolean"}, "until": _nullable(ISO_TIME)}},
+    "OptOut": {"type": "object", "required": ["phone", "since", "source"],
+               "properties": {"phone": {"type": "string", "description": "+E.164"}, "since": ISO_TIME,
+                              "source": {"enum": ["patient", "crm"],
+                                         "description": "`patient`: wrote an opt-out word; `crm`: PUT /opt-outs"}}},
+    "OptOutList": {"type": "object", "required": ["opt_outs"],
+                   "properties": {"opt_outs": {"type": "array", "items": _ref("OptOut")}}},
     "Contact": {"type": "object", "required": ["phone", "on_whatsapp"],
                 "properties": {"phone": {"type": "string", "description": "+E.164"},
                                "on_whatsapp": {"type": "boolean"}}},
@@ -280,7 +309,8 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
                       "200": _json(_ref("Message"), "this Idempotency-Key made this message already"),
                       "400": _error("a bad phone, an empty or too long text, an unknown field: nothing stored"),
                       "409": _error('"wait": false and WhatsApp is not connected (or sending is paused); or this '
-                                    "Idempotency-Key was used for another phone or text"),
+                                    "Idempotency-Key was used for another phone or text; or the number opted out "
+                                    "(nothing stored)"),
                       "507": _error("the disk that holds the data folder is full: this message was not stored; "
                                     "those accepted before are kept and still sent")}}),
     ("get", "/messages", False, {
@@ -290,17 +320,43 @@ OPERATIONS: list[tuple[str, str, bool, dict]] = [
         "parameters": [
             {"name": "direction", "in": "query", "required": False, "schema": {"enum": ["in", "out"]},
              "description": "`in` (default): received; `out`: queued by the CRM"},
-            {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0},
+            {"name": "status", "in": "query", "required": False,
+             "schema": {"enum": ["queued", "sending", "sent", "delivered", "read", "failed", "cancelled"]},
+             "description": "only the CRM's messages in this status (`queued`: what waits, oldest first); "
+                            "direction defaults to `out` with it, and received messages (`in`) have none"},
+            {"name": "after", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
              "description": "the last `seq` already read (0: from the start)"},
             {"name": "limit", "in": "query", "required": False,
              "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
         "responses": {"200": _json(_ref("MessageList"), "oldest first"),
-                      "400": _error("a bad direction, after or limit")}}),
+                      "400": _error("a bad direction, status, after or limit (each whole number has bounds)")}}),
     ("get", "/messages/{message_id}", False, {
         "summary": "One queued message: its status, times and, on failure, the reason in words",
         "tags": ["messages"],
         "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json(_ref("Message"), "the message"), "404": _error("no message has this id")}}),
+    ("delete", "/messages/{message_id}", False, {
+        "summary": "Cancel a message that still waits (e.g. a scheduled reminder)", "tags": ["messages"],
+        "parameters": [{"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": _json(_ref("Message"), "cancelled: it will not be sent"),
+                      "404": _error("no message has this id"),
+                      "409": _error("it is being sent already, or was sent or ended: too late to cancel")}}),
+    ("get", "/opt-outs", False, {
+        "summary": "Patients who opted out (wrote STOP, or recorded by the CRM)", "tags": ["messages"],
+        "responses": {"200": _json(_ref("OptOutList"), "oldest first")}}),
+    ("put", "/opt-outs/{phone}", False, {
+        "summary": "Record that a patient opted out; what waits for them is cancelled", "tags": ["messages"],
+        "parameters": [{"name": "phone", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PHONE_PATTERN}}],
+        "responses": {"201": _json(_ref("OptOut"), "recorded"), "200": _json(_ref("OptOut"), "recorded already"),
+                      "400": _error("not a phone number")}}),
+    ("delete", "/opt-outs/{phone}", False, {
+        "summary": "The patient opted in again: messages to them are accepted", "tags": ["messages"],
+        "parameters": [{"name": "phone", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": PHONE_PATTERN}}],
+        "responses": {"200": _json(_ref("OptOut"), "removed"), "404": _error("this number has not opted out"),
+                      "400": _error("not a phone number")}}),
     ("post", "/outbox/resume", False, {
         "summary": "Resume sending after a pause (failures in a row, or WhatsApp's restriction notice)",
         "tags": ["messages"], "requestBody": EMPTY_BODY,
@@ -353,7 +409,7 @@ def _operation(method: str, path: str, public: bool, spec: dict, token_required:
         responses.setdefault("401", UNAUTHORIZED)
         if not token_required:  # the schemes are accepted, and ignored, while no token is set
             operation["security"] = [{}, {"bearerAuth": []}, {"apiKey": []}]
-    if method == "post":
+    if method in ("post", "put"):  # the guards read these bodies
         responses.update({"400": responses.get("400", BAD_BODY), "413": TOO_LARGE, "415": WRONG_TYPE})
     operation["responses"] = dict(sorted(responses.items()))
     return operation

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 #: What the client publishes and the server pushes to every Socket.IO client.
 PUSHED_EVENTS = ("status", "qr", "authenticated", "ready", "disconnected", "message.status", "message.received",
-                 "outbox.paused")
+                 "outbox.paused", "message.cancelled", "contact.opted_out")
 
 
 def qr_png_path(version: int) -> str:

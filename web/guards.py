@@ -53,7 +53,7 @@ SECURITY_HEADERS = {
 }
 CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, X-API-Key, Content-Type, If-None-Match, Idempotency-Key",
-    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Expose-Headers": "ETag, Location, Idempotent-Replayed",
     "Access-Control-Max-Age": "600",
 }

@@ -12,6 +12,8 @@ from wa_client.chat import MAX_TEXT
 from wa_client.commands import normalize_phone
 from wa_client.contacts import ContactBook
 from wa_client.outbox import IdempotencyConflict, Outbox
+from wa_client.reminders import OptedOut
+from wa_client.send_policy import parse_send_at
 
 from . import EXTENSION, get_client
 
@@ -24,12 +26,20 @@ MAX_TEXT_CHARS = MAX_TEXT
 MAX_KEY_CHARS = 200
 #: Whitespace as JSON Schema's (ECMAScript's) `\s` knows it: a text of only these is empty.
 BLANKS = " \t\n\v\f\r\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff" + "".join(map(chr, range(0x2000, 0x200B)))
-FIELDS = frozenset({"phone", "text", "wait"})
+FIELDS = frozenset({"phone", "text", "wait", "send_at"})
 LIST_LIMIT = 500
-HOW = 'send {"phone": "+55 11 99999 0000", "text": "..."} (and optionally "wait": false)'
+#: The largest cursor (SQLite's largest integer): a bigger `after` is refused in words, not a 500.
+MAX_CURSOR = 2**63 - 1
+STATUSES = ("queued", "sending", "sent", "delivered", "read", "failed", "cancelled")
+HOW = ('send {"phone": "+55 11 99999 0000", "text": "..."} (and optionally "wait": false, or "send_at": '
+       '"2026-12-04T09:00:00-03:00")')
 NOT_CONNECTED = ("WhatsApp is not connected (the session is {state}); the message was not stored. Send it without "
                  '"wait": false to let it wait in the queue, or link WhatsApp first')
 PAUSED = "sending is paused ({reason}); the message was not stored. {words}"
+OPTED_OUT = ("{phone} opted out of messages ({source}, since {since}); nothing was stored. Write to them again "
+             "only if they ask: DELETE /opt-outs/{phone} records that they opted in")
+SEND_AT_NULL = '"send_at" must be a date and time in ISO-8601 with an offset; leave it out to send as soon as allowed'
+CANCEL_TOO_LATE = "this message is already being sent, or was sent or ended: it can no longer be cancelled"
 KEY_REUSED = ("this Idempotency-Key was used for a different message (another phone or text); nothing was stored. "
               "Use a new key for a new message")
 CONTACT_NOT_CONNECTED = "WhatsApp is not connected (the session is {state}); only a connected session can ask"
@@ -44,6 +54,9 @@ def init_app(app: Flask) -> None:
     app.extensions[OUTBOX] = Outbox(client, settings)
     app.extensions[CONTACTS] = ContactBook(client, settings.contact_cache_s)
     app.register_blueprint(messages)
+    from . import opt_outs  # its routes use get_outbox from here
+
+    opt_outs.init_app(app)
 
 
 def get_outbox() -> Outbox:
@@ -96,6 +109,15 @@ def send_message() -> tuple[Response, int]:
     if not isinstance(wait, bool):
         abort(400, '"wait" must be true or false')
     outbox = get_outbox()
+    try:
+        if "send_at" in body and body["send_at"] is None:
+            raise ValueError(SEND_AT_NULL)
+        send_at = parse_send_at(body.get("send_at"), outbox.clock())
+        outbox.reminders.check_recipient(phone)
+    except OptedOut as exc:
+        return jsonify(error=OPTED_OUT.format(**exc.record)), 409
+    except ValueError as exc:
+        abort(400, str(exc))
     if not wait and not (key and outbox.made_by(key)):  # a retry of a stored message gets it back below
         state = get_client().state
         if state is not State.CONNECTED:
@@ -104,7 +126,7 @@ def send_message() -> tuple[Response, int]:
         if summary["paused"]:
             return jsonify(error=PAUSED.format(reason=summary["pause_reason"], words=summary["pause_error"])), 409
     try:
-        view, created = outbox.submit(phone, text, key)
+        view, created = outbox.submit(phone, text, key, send_at)
     except IdempotencyConflict:
         return jsonify(error=KEY_REUSED), 409
     except (sqlite3.Error, OSError) as exc:
@@ -128,20 +150,37 @@ def message(message_id: str) -> Response | tuple[Response, int]:
     return jsonify(view)
 
 
+@messages.delete("/messages/<message_id>")
+def cancel(message_id: str) -> tuple[Response, int]:
+    """Cancel a waiting message: 200 with it (cancelled); 409 once it is being sent or later; 404 unknown."""
+    outcome, view = get_outbox().cancel(message_id[:64])
+    if outcome == "unknown":
+        return jsonify(error="no message has this id"), 404
+    if outcome == "too_late":
+        return jsonify(error=CANCEL_TOO_LATE), 409
+    return jsonify(view), 200
+
+
+def _whole(name: str, default: int, low: int, high: int, words: str) -> int:
+    """An integer query parameter within [low, high]; 400 in words otherwise (never a 500)."""
+    raw = request.args.get(name, str(default)).strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or not low <= int(raw) <= high:
+        abort(400, f"{name} must be a whole number from {low} to {high} ({words})")
+    return int(raw)
+
+
 @messages.get("/messages")
 def listing() -> Response:
     """Messages received (direction=in, the default) or queued (direction=out) after a cursor, oldest first."""
-    direction = request.args.get("direction", "in")
+    status = request.args.get("status")
+    direction = request.args.get("direction", "in" if status is None else "out")
     if direction not in ("in", "out"):
         abort(400, "direction must be 'in' (received) or 'out' (queued by the CRM)")
-    try:
-        after = int(request.args.get("after", "0"))
-        limit = int(request.args.get("limit", "100"))
-    except ValueError:
-        abort(400, "after and limit must be whole numbers (after: the last seq you have, 0 for all)")
-    if after < 0 or not 1 <= limit <= LIST_LIMIT:
-        abort(400, f"after must be 0 or more and limit between 1 and {LIST_LIMIT}")
-    found = get_outbox().listing(direction, after, limit)
+    if status is not None and status not in STATUSES:
+        abort(400, f"status is one of {', '.join(STATUSES)} (the CRM's own messages; received ones have none)")
+    after = _whole("after", 0, 0, MAX_CURSOR, "the last seq you have, 0 for all")
+    limit = _whole("limit", 100, 1, LIST_LIMIT, "how many to answer at most")
+    found = [] if direction == "in" and status else get_outbox().listing(direction, after, limit, status)
     return jsonify(messages=found, next_after=found[-1]["seq"] if found else after)
 
 
