@@ -66,8 +66,8 @@ def test_a_refusal_waits_during_the_lock_and_fails_in_words_after_its_end(tmp_pa
     queued, _ = outbox.submit(NEW, "primeira")
     said = iter([{"active": False, "until": None}])  # the pick reads no lock; then WhatsApp refuses and says it
     session.reachout_timelock = lambda: next(said, {"active": True, "until": START + 60})
-    assert outbox.step() == 0.0
-    assert outbox.message(queued["id"])["status"] == "queued"
+    outbox.step()  # the send is refused by the lock: nothing went out, and the message waits again
+    assert outbox.message(queued["id"])["status"] == "queued" and session.sends == []
     drain(outbox)
     assert outbox.message(queued["id"])["status"] == "queued"  # it waits (the pick skips it while the lock holds)
     clock.now = START + 61

@@ -292,6 +292,8 @@ class Outbox:
             logger.info("message %s added via %s (ack %s)", row["id"], sent.via, getattr(sent, "ack", 0))
             if updated["status"] != "sending":
                 self._emit_status(updated)
+            else:
+                self.reminders.remember(updated)  # its id is known now: a reply that quotes it is matched
             if early is not None:
                 self._apply_acks([_Ack(sent.wa_id, early)], self.clock())
             self._update_watch()

@@ -130,14 +130,17 @@ class Schedule:
         return row["phone"] if row else None
 
     def last_sent_id(self, phone: str | None, jid: str | None) -> str | None:
-        """Our last message that reached WhatsApp for this number (or chat id), or None."""
+        """Our last message that reached WhatsApp for this number (or chat id), or None.
+
+        "Reached" is WhatsApp's id in hand: a message still at the clock (ack 0) that the patient answers counts.
+        """
         row = None
         if phone:
-            row = self._one("SELECT id FROM outgoing WHERE phone = ? AND sent_at IS NOT NULL "
-                            "ORDER BY sent_at DESC LIMIT 1", (phone,))
+            row = self._one("SELECT id FROM outgoing WHERE phone = ? AND (sent_at IS NOT NULL OR wa_id IS NOT NULL) "
+                            "ORDER BY COALESCE(sent_at, attempted_at) DESC, seq DESC LIMIT 1", (phone,))
         if row is None and jid:
-            row = self._one("SELECT id FROM outgoing WHERE to_jid = ? AND sent_at IS NOT NULL "
-                            "ORDER BY sent_at DESC LIMIT 1", (jid,))
+            row = self._one("SELECT id FROM outgoing WHERE to_jid = ? AND (sent_at IS NOT NULL OR wa_id IS NOT NULL) "
+                            "ORDER BY COALESCE(sent_at, attempted_at) DESC, seq DESC LIMIT 1", (jid,))
         return row["id"] if row else None
 
     def annotate_incoming(self, incoming_id: str, in_reply_to: str | None, last_sent_id: str | None) -> dict | None:
