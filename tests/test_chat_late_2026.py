@@ -100,3 +100,12 @@ def test_a_reply_with_a_lone_surrogate_is_kept_with_a_replacement_and_costs_no_o
     assert [m.text for m in heard] == ["broken \ufffd emoji", "fine \U0001f600"]
     for message in heard:
         message.text.encode("utf-8")  # storable as it is
+
+
+def test_through_the_page_alone_a_first_message_refused_by_the_lock_ends_in_an_error_tick(connected, simulator):
+    client = connected(modules=False, reachout_timelock_until_s=600)
+    sent = client.send_message(NEWCOMER, "Welcome to the clinic")  # the page cannot know the lock beforehand
+    assert sent.via == "page"
+    client.watch_messages([sent.wa_id])
+    wait_until(lambda: client.heard.acks_of(sent.wa_id)[-1:] == [-1], 10, what="the error tick (nack 463)")
+    assert simulator.sent_messages() == [] and "463" in simulator.messages()["rejected"][0]["error"]

@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from tests.helpers import connected_client, wait_state
+from tests.helpers import connected_client, wait_state, wait_until
+from tests.test_send_page import Heard
 from wa_client.chat import ABSENT, FOUND, Lookup
 
 PATIENT = "5511988880000"
@@ -86,3 +87,27 @@ def test_through_the_page_alone_the_chat_rows_say_what_was_sent(make_client, sim
     assert [(f.message_id, f.state) for f in found] == [("a", FOUND), ("b", ABSENT), ("c", ABSENT), ("d", ABSENT)]
     assert found[0].wa_id == sent.wa_id and found[0].to_jid == f"{PATIENT}@c.us"
     assert client.status()["state"] == "connected"
+
+
+def test_a_message_to_an_lid_chat_is_found_by_its_id_without_knowing_the_chat(make_client, simulator):
+    simulator.configure(lid_numbers=[PATIENT], history_delay_s=60.0)
+    client = connected_client(make_client, simulator, poll_interval_s=0.05)
+    since = time.time()
+    sent = client.send_message(PATIENT, "Reminder", msg_id=client.new_message_id())
+    assert sent.to_jid.endswith("@lid")
+    simulator.sent_once_there_are(1)
+    client = restarted(make_client, client)
+    found = client.find_sent([lookup("a", PATIENT, "Reminder", since, sent.msg_id)])  # to_jid not stored yet
+    assert [(f.state, f.wa_id, f.to_jid) for f in found] == [(FOUND, sent.wa_id, sent.to_jid)]
+
+
+def test_after_a_restart_the_ticks_of_a_message_the_page_has_not_loaded_come_from_its_store(make_client, simulator):
+    simulator.configure(history_delay_s=60.0)  # the history stays out of Msg for the whole test
+    client = connected_client(make_client, simulator, poll_interval_s=0.05)
+    sent = client.send_message(PATIENT, "Reminder")
+    simulator.sent_once_there_are(1)
+    client = restarted(make_client, client)
+    heard = Heard()
+    client.set_chat_listener(heard)
+    client.watch_messages([sent.wa_id])
+    wait_until(lambda: heard.acks_of(sent.wa_id), 20, what="the ack read from the page's store")

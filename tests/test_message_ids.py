@@ -29,10 +29,12 @@ def test_a_message_sent_with_a_chosen_id_carries_it_to_whatsapp(connected, simul
     assert [m["id"] for m in simulator.sent_once_there_are(1)] == [sent.wa_id]
 
 
-def test_without_the_modules_no_id_can_be_chosen_and_the_page_route_still_sends(connected, simulator):
-    client = connected(modules=False)
+@pytest.mark.parametrize("mid_2026_keys", [False, True])
+def test_without_the_modules_no_id_can_be_chosen_and_the_page_route_still_sends(connected, simulator, mid_2026_keys):
+    client = connected(modules=False, msg_key_serialized=mid_2026_keys)
     with pytest.raises(SendError) as caught:
         client.new_message_id()
     assert caught.value.reason == "unavailable"
     sent = client.send_message(PATIENT, "hello")
-    assert sent.via == "page" and sent.msg_id and sent.wa_id.endswith("_" + sent.msg_id)
+    assert sent.via == "page" and sent.msg_id and sent.wa_id == f"true_{PATIENT}@c.us_{sent.msg_id}"
+    assert [m["id"] for m in simulator.sent_once_there_are(1)] == [sent.wa_id]

@@ -3,9 +3,10 @@
 Two channels, as for reading the page (docs/whatsapp-web.md, "Messaging"): WhatsApp's own modules
 first (WAWebWidFactory, WAWebQueryExistsJob, WAWebCollections, WAWebSendMsgChatAction), the page
 route `/send?phone=DIGITS&text=...` and its Send button when the modules are absent. The session
-worker alone runs these scripts; the CRM's side (queue, safeguards) lives outside wa_client's
-session code and talks to it through WhatsAppClient.send_message / contact_exists /
-watch_messages / set_chat_listener.
+worker alone runs these scripts (chat_worker.py, chat_page.py, chat_scripts.py); the CRM's side
+(queue, safeguards) lives outside wa_client's session code and talks to it through
+WhatsAppClient.send_message / new_message_id / find_sent / contact_exists / watch_messages /
+set_chat_listener / reachout_timelock. This module holds what they exchange, and the record.
 """
 
 from __future__ import annotations

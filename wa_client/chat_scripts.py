@@ -93,6 +93,7 @@ const findOne = async (L, load) => {
     }
   }
   const chat = Chat.get(wid);
+  if (!chat && !models(Chat).length) return {message_id: L.message_id, state: 'unreadable'};  // no chats yet
   if (!chat) return {message_id: L.message_id, state: 'absent'};  // a send makes its chat: none, none sent
   if (!load) return null;  // neither shape fits: the page route reads the chat
   const oldest = () => Math.min(...models(chat.msgs).map((m) => Number(m.t) || Infinity), Infinity);
@@ -101,8 +102,9 @@ const findOne = async (L, load) => {
     const loaded = await load(chat);
     end = !loaded || !loaded.length;
   }
-  const hit = models(chat.msgs).find((m) => mine(m) && (L.msg_id ? m.id.id === L.msg_id
-    : String(m.body || '') === L.text && Number(m.t) >= L.since - 60));
+  // by the id, or by the text from `since` on (a send that took the page route got an id of the page's)
+  const hit = models(chat.msgs).find((m) => mine(m) && ((L.msg_id && m.id.id === L.msg_id)
+    || (String(m.body || '') === L.text && Number(m.t) >= L.since - 60)));
   if (hit) return answer(hit);
   return {message_id: L.message_id, state: end || oldest() < L.since ? 'absent' : 'unreadable'};
 };
@@ -182,9 +184,21 @@ CHAT_PROBE_JS = r"""
   }
   G.waiting = G.waiting.filter((m) => { if (m.type === 'ciphertext') return true; G.incoming.push(m); return false; });
   out.acks = G.acks.splice(0);
+  const missing = [];
   for (const id of (P.watch || [])) {  // the current ack: a read receipt does not always come as an event
     const m = Msg.get(id);
     if (m && typeof m.ack === 'number') out.acks.push([id, m.ack]);
+    else if (!m) missing.push(id);
+  }
+  const now = Date.now();  // older messages than the page loaded: from its own store, now and then
+  if (missing.length && typeof Msg.getMessagesById === 'function' && !(now < (G.storeAsked || 0) + 10000)) {
+    G.storeAsked = now;
+    Promise.resolve(Msg.getMessagesById(missing.slice(0, 100))).then((found) => {
+      for (const m of (found && found.messages) || []) {
+        if (m && m.id && typeof m.ack === 'number') G.acks.push([ser(m.id), m.ack]);
+      }
+      if (found && (found.messages || []).length) wake();
+    }).catch(() => { /* not in the store: nothing to say */ });
   }
   const Contact = opt(S.API_CONTACT_MODULE);
   const phoneOf = (from) => {  // an @lid sender: WhatsApp's own LID -> phone mapping, when it knows it

@@ -29,7 +29,6 @@ TIMELOCKED = ("WhatsApp has time-locked this account for first messages to new c
               "message was not sent; replies in existing conversations still go")
 
 
-
 @dataclass
 class _Job:
     command: Command
@@ -75,6 +74,11 @@ class ChatWorker:
             command.future.set_result(self.page.find(args["lookups"], command.timeout_s))
         else:
             raise SendError("unavailable", NO_MODULES[command.kind])
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job or a command waiting for the messaging modules needs the next probe soon."""
+        return bool(self._jobs or self._waiting)
 
     def take(self, raw: object) -> None:
         """The probe's messaging part: answer finished jobs, fail lost or late ones, report the rest."""
