@@ -20,7 +20,7 @@ DEADLINE_S = 5.0  # far below the slow probe's 30 s
 def channel(request, monkeypatch):
     """Each test through both ways a wake comes back: pushed over WebDriver BiDi, or a short async wait."""
     if request.param == "async_wait":
-        monkeypatch.setattr(Listener, "start", lambda self: False)  # as on a driver without BiDi
+        monkeypatch.setattr(Listener, "start", lambda self, context: False)  # as on a driver without BiDi
     return request.param
 
 

@@ -206,6 +206,8 @@ def test_the_restriction_notice_pauses_sending_until_resumed(gateway_factory, si
         assert gateway.get("/outbox").json()["paused"] is True
         assert gateway.stays(lambda s: gateway.get(f"/messages/{waiting}").json()["status"] == "queued", 1.5)
         simulator.configure(restricted=False)
+        # resume once WhatsApp has lifted its notice (a listening gateway answers a resume before the page moves)
+        wait_until(lambda: "no longer warns of a restriction" in gateway.log_text(), 10, what="the notice gone")
         assert gateway.post("/outbox/resume").json()["paused"] is False
         wait_message(gateway, waiting, ("sent", "delivered", "read"))
     finally:

@@ -203,6 +203,7 @@ class Browser:
         try:
             if first and driver is not None and self.crashed() is None:
                 _set_timeout(driver, QUIT_TIMEOUT_S if graceful else FAST_QUIT_TIMEOUT_S)
+                _drop_bidi(driver)
                 driver.quit()
         except Exception as exc:  # noqa: BLE001 - the browser may already be gone
             logger.debug("driver.quit failed: %s", exc)
@@ -269,6 +270,18 @@ def quiet_wire_logs() -> None:
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     # websocket-client (WebDriver BiDi) logs every close as an ERROR "goodbye"; wa_client.watch says what matters
     logging.getLogger("websocket").setLevel(logging.CRITICAL)
+
+
+def _drop_bidi(driver: Any) -> None:
+    """Close the WebDriver BiDi socket without waiting: Selenium's own close waits seconds on a frozen driver."""
+    connection = getattr(driver, "_websocket_connection", None)
+    if connection is None:
+        return
+    driver._websocket_connection = None
+    try:
+        connection._ws.close(timeout=0)
+    except Exception as exc:  # noqa: BLE001 - gone already
+        logger.debug("closing the BiDi socket failed: %s", exc)
 
 
 def _process_of(service: Service | None) -> subprocess.Popen | None:

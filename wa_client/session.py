@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STARTING_POLL_S = 0.05
+PUSHED_WAIT_S = 1.0  # with BiDi a wake or a command ends the wait at once; this only paces the crash check
 LISTENING_STATES = frozenset({State.QR, State.CONNECTED})  # steady: the page says when it changes
 MAX_PROBE_FAILURES_S = 6.0  # after the first 2-s probe timeout: a frozen browser is noticed within ~10 s
 DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
@@ -86,7 +87,7 @@ class SessionWorker:
         due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net
         while self.client.is_current(self.generation) and not self.browser.crashed() and (
                 left := due - time.monotonic()) > 0:
-            woken = self.listener.wait(min(left, interval))
+            woken = self.listener.wait(min(left, PUSHED_WAIT_S if self.listener.pushed else interval))
             if woken:
                 self.client.count("page_wakes")
                 delay = 0.0 if "command" in woken else self.wake_budget.delay()

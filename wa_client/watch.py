@@ -60,12 +60,12 @@ WATCH_JS = r"""
       G.woken.push(String(reason));
       if (G.woken.length > W.maxReasons) G.woken.splice(0, G.woken.length - W.maxReasons);
       G.wakes = (G.wakes || 0) + 1;
+      if (G.send && !G.waiter) { G.send(G.woken.splice(0).join(',')); return; }  // now: the page may be leaving
       if (!G.calling) {  // after this task: the wakes of one change go out together
         G.calling = true;
         setTimeout(() => {
           G.calling = false;
           if (G.waiter) G.waiter();
-          else if (G.send && G.woken.length) G.send(G.woken.splice(0).join(','));
         }, 0);
       }
     } catch (e) { /* wake must never throw into WhatsApp's own code */ }
