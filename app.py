@@ -97,16 +97,18 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"app.py: {problem}", file=sys.stderr)
         return 2
+    app = create_app(settings)
+    client = app.extensions[EXTENSION]
+    listener = _claim_port_and_profile(settings, client)  # first: a refused gateway writes nothing
+    if listener is None:
+        return 2
     try:
         disk.check_writable(outbox_dir(settings))  # the outbox lives there: an unwritable folder stops the start
     except ConfigError as exc:
+        listener.close()
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
-    client = app.extensions[EXTENSION]
-    listener = _claim_port_and_profile(settings, client)
-    if listener is None:
-        return 2
+    client.keep_webhook_events()  # what a previous run left waiting goes out now
     attach_session(lambda: {"state": client.state.value})
     sio = realtime.get_socketio(app)
     shutdown = lifecycle.Shutdown(sio, client, sio.async_mode, drain=app.extensions[messages.OUTBOX].drain)

@@ -53,10 +53,13 @@ class WhatsAppClient(WorkerSide):
         self.webhooks: WebhookSender | None = None
         if settings.webhook_url:
             self.webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, self.spawn, self.sleep,
-                                          journal=EventJournal.open(data_dir(settings) / JOURNAL_FILE),
-                                          on_drop=self._webhook_dropped)
+                                          on_drop=self._webhook_dropped)  # in memory until keep_webhook_events()
             self.subscribe(self.webhooks)
-            self.webhooks.start()  # what a previous run left waiting goes out now
+
+    def keep_webhook_events(self) -> None:
+        """Once this gateway owns its port and profile: keep webhook events on disk and deliver what waited."""
+        if self.webhooks is not None:
+            self.webhooks.keep_in(EventJournal.open(data_dir(self.settings) / JOURNAL_FILE))
 
     def _webhook_dropped(self, reason: str, count: int) -> None:
         """Tell the listeners (the notifier) that webhook events were dropped: the reason and a count only."""

@@ -102,6 +102,15 @@ class WebhookSender:
             self._drop("full", pushed_out)
         self.start()
 
+    def keep_in(self, journal: EventJournal) -> None:
+        """Keep events in `journal` from now on (what waited in the old one moves over, in order), then deliver."""
+        with self._lock:
+            old, self.journal = self.journal, journal
+        while (entry := old.head(self.receiver)) is not None:
+            journal.add(self.receiver, entry.event_id, entry.event, entry.body, entry.created)
+            old.remove(entry.seq)
+        self.start()
+
     def start(self) -> None:
         """Run the worker unless it runs (at start-up: deliver what a previous run left waiting)."""
         with self._lock:
