@@ -92,7 +92,7 @@ def test_docs_shows_every_operation_and_loads_nothing_from_elsewhere(gateway_fac
     assert driver.execute_script("return document.querySelectorAll('link[href^=http], script[src^=http]').length") == 0
 
     # "Try it out" calls the gateway from the viewer (here without the token: a 401 is the answer to see).
-    driver.find_element("css selector", "#operations-session-get_status .opblock-summary").click()
+    driver.find_element("css selector", "#operations-session-get_status .opblock-summary-control").click()
     wait_until(lambda: driver.find_elements("css selector", "#operations-session-get_status .try-out__btn"), 10,
                what="Try it out")[0].click()
     driver.find_element("css selector", "#operations-session-get_status .execute").click()
