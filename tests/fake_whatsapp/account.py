@@ -24,7 +24,8 @@ HISTORY_LIMIT = 50
 TRAPS = frozenset({"conflict_log_out", "conflict_close", "loading_log_out", "connecting_log_out",
                    "passkey_continue"})  # passkey_continue: it would call navigator.credentials.get
 # What a page may report on its own (/_wa/event), besides what the other endpoints record.
-PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr", "unexpected_lid_chat"})
+PAGE_EVENTS = frozenset({"auto_logout_toggle", "whats_new_closed", "module_refresh_qr", "unexpected_lid_chat",
+                         "passkey_shown"})
 # How a device was unlinked from the page: the event it records.
 LOGOUT_EVENTS = {"menu": "web_logout", "module": "module_logout", "trap": "trap_logout"}
 

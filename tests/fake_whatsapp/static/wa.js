@@ -482,6 +482,7 @@
     var screen = V.passkeyScreen();
     setScreen(screen);
     setView("passkey");
+    report("passkey_shown");  // kept by the simulator: a test sees it even once the gateway has quit this page
     modules.register(modules.PASSKEY);
     // "Continue" calls navigator.credentials.get: a server's browser has no authenticator to answer it.
     trap(screen.querySelector(".passkey-continue"), "passkey_continue", async function () {});
