@@ -6,14 +6,11 @@ question, and "CANCELAR" is a patient cancelling an appointment, not the reminde
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 from .qr import iso
+from .sqlite_file import SqliteFile
 
 DEFAULT_WORDS = "STOP,UNSUBSCRIBE,PARAR,SAIR,BAJA"
 SOURCES = ("patient", "crm")
@@ -50,26 +47,12 @@ def view(row: dict) -> dict:
     return {"phone": "+" + row["phone"], "since": iso(row["since"]), "source": row["source"]}
 
 
-class OptOuts:
+class OptOuts(SqliteFile):
     """Who opted out, in its own table of the outbox's SQLite file (its own connection)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=5.0)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA synchronous=FULL")
+        super().__init__(path)
         self._db.executescript(SCHEMA)
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     def get(self, phone: str) -> dict | None:
         """The opt-out of this number (digits), or None."""
@@ -97,8 +80,3 @@ class OptOuts:
         with self._lock:
             rows = self._db.execute("SELECT * FROM opt_outs ORDER BY since, phone").fetchall()
         return [dict(r) for r in rows]
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()

@@ -6,19 +6,16 @@ sender, the chat listener and the HTTP routes alike, threads or green threads.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import sqlite3
-import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .qr import iso
 from .schedule import migrate_schedule
+from .sqlite_file import SqliteFile
 
 #: The order of an outgoing message's life: a status never moves back (failed ends it).
 RANK = {"queued": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
@@ -91,35 +88,15 @@ def open_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class OutboxStore:
+class OutboxStore(SqliteFile):
     """The outbox's records in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         open_private(self.path)
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=5.0)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA synchronous=FULL")
+        super().__init__(self.path)
         self._db.executescript(SCHEMA)
         migrate_schedule(self._db)
-
-    def close(self) -> None:
-        """Close the file."""
-        with self._lock:
-            self._db.close()
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                if self._db.in_transaction:  # SQLite rolls back by itself after some errors (SQLITE_FULL)
-                    self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
 
     # -- outgoing -------------------------------------------------------------------------------
     def add(self, phone: str, text: str, now: float, key: str | None = None,

@@ -6,11 +6,10 @@ file); this class reads and writes them through its own connection, each call on
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
+
+from .sqlite_file import SqliteFile
 
 #: Columns this part adds to `outgoing` (an old outbox.sqlite3 gains them on open).
 COLUMNS = {"send_at": "REAL", "due_at": "REAL", "cancelled_at": "REAL"}
@@ -48,30 +47,8 @@ def msg_id_of(wa_id: str | None) -> str | None:
     return wa_id.rsplit("_", 1)[-1] if wa_id else None
 
 
-class Schedule:
+class Schedule(SqliteFile):
     """Due messages, cancels and the gateway's memory of whom it wrote to, in the outbox's file."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=5.0)
-        self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
-        self._db.execute("PRAGMA synchronous=FULL")
-
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _one(self, sql: str, args: tuple) -> dict | None:
-        with self._lock:
-            row = self._db.execute(sql, args).fetchone()
-        return dict(row) if row else None
 
     # -- the sender's pick ----------------------------------------------------------------------
     def next_due(self, now: float, may_send: Callable[[dict], bool] = lambda row: True) -> dict | None:
@@ -158,8 +135,3 @@ class Schedule:
             got = wrote or self._db.execute("SELECT 1 FROM outgoing WHERE phone = ? AND sent_at IS NOT NULL LIMIT 1",
                                             (phone,)).fetchone()
         return got is not None
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._db.close()
