@@ -271,3 +271,22 @@ def private_tmp() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="wa-test-tmp-"))
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reminders' unit tests (schedule, opt-outs, replies, the reach-out lock): a steered clock and a fake session.
+# Files with a fake of their own (test_outbox, test_settle) define these names themselves.
+# ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def clock():
+    """The fake wall clock the outbox reads (tests.reminder_fakes.Clock)."""
+    from tests.reminder_fakes import Clock
+    return Clock()
+
+
+@pytest.fixture
+def session(clock):
+    """The fake WhatsApp session the outbox sends through (tests.reminder_fakes.Session)."""
+    from tests.reminder_fakes import Session
+    return Session(clock)

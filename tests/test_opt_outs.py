@@ -9,7 +9,7 @@ import pytest
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
 from tests.receivers import Hook
-from tests.reminder_fakes import START, Clock, Incoming, Session, drain, make_outbox
+from tests.reminder_fakes import START, Incoming, Session, drain, make_outbox
 from wa_client.opt_outs import DEFAULT_WORDS, is_opt_out, parse_words
 
 WORDS = parse_words(DEFAULT_WORDS)
@@ -30,16 +30,6 @@ def test_anything_else_is_not_an_opt_out(text):
 def test_the_words_are_a_setting():
     assert is_opt_out("Não quero", parse_words("nao quero, BASTA"))
     assert not is_opt_out("STOP", parse_words("BASTA"))
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def session(clock):
-    return Session(clock)
 
 
 def test_a_patients_stop_cancels_what_waits_and_is_kept_on_disk(tmp_path, session, clock):

@@ -6,17 +6,7 @@ import pytest
 
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
-from tests.reminder_fakes import START, Clock, Incoming, Session, drain, make_outbox
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def session(clock):
-    return Session(clock)
+from tests.reminder_fakes import START, Incoming, Session, drain, make_outbox
 
 
 def received(session: Session) -> list[dict]:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import wait_until
 from tests.receivers import Hook
-from tests.reminder_fakes import START, Clock, Session, drain, make_outbox
+from tests.reminder_fakes import START, drain, make_outbox
 from wa_client.outbox_store import SCHEMA, OutboxStore
 from wa_client.qr import iso
 from wa_client.send_policy import MAX_AHEAD_S, parse_send_at
@@ -41,16 +41,6 @@ def test_send_at_reads_iso_8601_with_an_offset(raw, expected):
 def test_send_at_refuses_in_words(raw, words):
     with pytest.raises(ValueError, match=words):
         parse_send_at(raw, START)
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def session(clock):
-    return Session(clock)
 
 
 def test_a_scheduled_message_waits_until_its_time_and_others_go_meanwhile(tmp_path, session, clock):

@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import wait_until
 from tests.receivers import JsonReceiver
-from tests.reminder_fakes import START, Clock, Incoming, Session, drain, make_outbox
+from tests.reminder_fakes import START, Incoming, drain, make_outbox
 from wa_client.notify import Notifier
 from wa_client.qr import iso
 from wa_client.send_policy import Timelock, after_timelock_refusal, may_send_to
@@ -30,16 +30,6 @@ def test_who_may_be_written_to_under_the_lock(lock, has_conversation, now, may):
     (Timelock(False, None), START, "fail"), (Timelock(True, None), START, "wait")])
 def test_a_refusal_waits_while_the_lock_holds_and_fails_after(lock, now, action):
     assert after_timelock_refusal(lock, now) == action
-
-
-@pytest.fixture
-def clock():
-    return Clock()
-
-
-@pytest.fixture
-def session(clock):
-    return Session(clock)
 
 
 def test_under_the_lock_first_messages_wait_and_replies_go(tmp_path, session, clock):
