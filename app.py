@@ -31,11 +31,12 @@ from typing import Any
 from flask import Flask
 
 from wa_client import ConfigError, Settings, WhatsAppClient, disk
-from wa_client import config as wa_config
-from wa_client.outbox import data_dir as outbox_dir
-from wa_client.profile import ProfileInUse
-from web import EXTENSION, api, errors, events, guards, lifecycle, listen, messages, metrics, realtime, serving
+from wa_client.browser.profile import ProfileInUse
+from wa_client.config import cli as wa_cli
+from wa_client.disk import data_dir as outbox_dir
+from web import EXTENSION, api, errors, events, messages, metrics, realtime
 from web.logs import attach_session, configure_logging
+from web.server import guards, lifecycle, listen, serving
 
 logger = logging.getLogger("wa_gateway")
 
@@ -75,10 +76,10 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         prog="app.py",
         description="WhatsApp Web session gateway: every flag overrides the environment variable of the same name.",
     )
-    wa_config.add_arguments(parser)
+    wa_cli.add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        settings = wa_config.from_args(args)
+        settings = wa_cli.from_args(args)
         guards.trusted_proxies(settings)  # WA_TRUSTED_PROXIES must parse
         return settings
     except ConfigError as exc:
@@ -88,10 +89,10 @@ def parse_args(argv: list[str] | None = None) -> Settings:
 def main(argv: list[str] | None = None) -> int:
     """Run the service until a stop signal; the browser quits with it. Exit code 2 when it must not start."""
     if "--print-env-example" in (sys.argv[1:] if argv is None else argv):
-        print(wa_config.env_example(), end="")  # the .env.example of this version
+        print(wa_cli.env_example(), end="")  # the .env.example of this version
         return 0
     settings = parse_args(argv)
-    serving.raise_open_files_limit()  # room for the connection cap (web/serving.py)
+    serving.raise_open_files_limit()  # room for the connection cap (web/server/serving.py)
     configure_logging(settings)  # LOG_FORMAT: text or json
     problem = lifecycle.insecure_remote_problem(settings)
     if problem:

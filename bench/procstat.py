@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from wa_client import procs
+from wa_client.browser import procs
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

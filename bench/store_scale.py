@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench.report import Row, verdict
 from tests.gateway import Gateway
-from wa_client.outbox_store import OutboxStore
-from wa_client.schedule import Schedule
+from wa_client.messaging.schedule import Schedule
+from wa_client.messaging.store import OutboxStore
 
 MESSAGES = 100_000
 QUEUED_SHARE = 0.05  # waiting, scheduled ahead: the pick must skip them all through its index

@@ -19,8 +19,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.helpers import wait_until
 from tests.processes import still_alive
-from wa_client import Settings, procs
-from wa_client.browser import chrome_options, find_chromedriver, find_chromium
+from wa_client import Settings
+from wa_client.browser import procs
+from wa_client.browser.driver import chrome_options, find_chromedriver, find_chromium
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tests.gateway import Gateway
 from tests.helpers import wait_until
-from wa_client import procs
+from wa_client.browser import procs
 
 KINDS = ("sigterm", "kill_service", "kill_tree", "early")
 PHONE = "+55 11 98888 0000"

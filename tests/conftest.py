@@ -19,7 +19,8 @@ from tests.browsers import QUIT_GRACE_S, ChromiumDrivers, browser_processes, rea
 from tests.gateway import Gateway, SocketEvents
 from tests.helpers import wait_until
 from tests.sim import Simulator
-from wa_client import Settings, WhatsAppClient, profile
+from wa_client import Settings, WhatsAppClient
+from wa_client.browser import profile
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def no_browser_left_behind() -> Iterator[None]:
 
 @pytest.fixture
 def chrome_profile() -> Iterator[Path]:
-    """A fresh, private (0700) Chromium profile directory made by wa_client.profile.ensure(), removed afterwards."""
+    """A fresh, private (0700) Chromium profile directory made by browser.profile.ensure(), removed afterwards."""
     path = profile.ensure(Path(tempfile.mkdtemp(prefix="wa-test-profile-")))
     yield path
 

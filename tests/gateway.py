@@ -20,7 +20,7 @@ import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import decode_qr, holds_for, wait_until  # noqa: F401 - re-exported for the tests
-from wa_client import procs
+from wa_client.browser import procs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = REPO_ROOT / "test-output"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import zxingcpp
 from PIL import Image
 
-from wa_client import procs
+from wa_client.browser import procs
 
 TOKEN = "test-token-7d41c2e9"  # the API token of tests that need one and do not care which
 PHONE = "+55 11 99999-0000"  # the clinic phone's number, as a receptionist types it

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tests.gateway import Gateway
 from tests.sim import Simulator
-from wa_client import procs
+from wa_client.browser import procs
 
 DELAYS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.gateway import Gateway
 from tests.helpers import decode_qr, wait_until
-from wa_client import procs
+from wa_client.browser import procs
 
 
 def assert_no_temp_leftovers(tmp: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wa_client import Settings, State
-from wa_client.outbox import Outbox
+from wa_client.messaging.outbox import Outbox
 
 START = 1_800_000_000.0  # 2027-01-15 08:00 UTC, a Friday
 

@@ -26,9 +26,9 @@ from tests.processes import (
     generate_qr_works,
     still_alive,
 )
-from wa_client import procs
-from wa_client.profile import LOCK_FILES, PID_FILE
-from wa_client.profile_lock import lock_path
+from wa_client.browser import procs
+from wa_client.browser.profile import LOCK_FILES, PID_FILE
+from wa_client.browser.profile_lock import lock_path
 
 pytestmark = pytest.mark.browser
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from wa_client.chat import Ack, ChatHub, Incoming, SendError, phone_from_jid
+from wa_client.chat.hub import Ack, ChatHub, Incoming, SendError, phone_from_jid
 
 
 def hub_with_listener() -> tuple[ChatHub, list]:

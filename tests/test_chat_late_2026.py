@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import connected_client, wait_until
 from tests.test_send_page import Heard
-from wa_client.chat import SendError
+from wa_client.chat.hub import SendError
 
 PATIENT = "5511988880000"
 NEWCOMER = "5511977770000"

@@ -9,7 +9,7 @@ import pytest
 import app as app_module
 from tests.gateway import run_app
 from wa_client.config import Settings
-from web import guards, lifecycle
+from web.server import guards, lifecycle
 
 
 def test_help_lists_every_setting_with_its_default():

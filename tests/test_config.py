@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from wa_client.config import ConfigError, Settings, add_arguments, from_args
+from wa_client.config import ConfigError, Settings
+from wa_client.config.cli import add_arguments, from_args
 
 
 def test_defaults_match_the_contract():

@@ -4,9 +4,9 @@ import itertools
 
 import pytest
 
-from wa_client.decide import LINKED, TABLE, Decision, Effect, Facts, decide
-from wa_client.page import Page, recognise
-from wa_client.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.recognise import Page, recognise
+from wa_client.session.decide import LINKED, TABLE, Decision, Effect, Facts, decide
 from wa_client.states import RUNNING, Reason, State, is_allowed
 
 QR = "2@" + "b" * 88 + ",noise,identity,secret,1"

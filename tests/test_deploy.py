@@ -12,7 +12,7 @@ import pytest
 
 from tests.gateway import REPO_ROOT
 from wa_client import Settings
-from wa_client.config import env_example
+from wa_client.config.cli import env_example
 
 UNIT = REPO_ROOT / "deploy" / "wa-gateway.service"
 

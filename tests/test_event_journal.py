@@ -17,8 +17,8 @@ import pytest
 
 from tests.helpers import wait_until
 from tests.receivers import Hook, Receiver
-from wa_client.event_journal import EventJournal
-from wa_client.webhooks import KEEP_S, MAX_BACKOFF_S, QR_KEEP_S, WebhookSender
+from wa_client.notify.journal import EventJournal
+from wa_client.notify.webhooks import KEEP_S, MAX_BACKOFF_S, QR_KEEP_S, WebhookSender
 
 SECRET = "journal-secret-for-tests"
 
@@ -199,7 +199,7 @@ def test_after_a_stop_longer_than_a_day_the_expired_events_are_dropped_together_
 
 def test_what_a_killed_process_wrote_is_read_by_the_next_one(journal_path):
     """SIGKILL: the writer never closes the file, and the next process still finds every event in order."""
-    code = ("import sys; from wa_client.event_journal import EventJournal; j = EventJournal(sys.argv[1]); "
+    code = ("import sys; from wa_client.notify.journal import EventJournal; j = EventJournal(sys.argv[1]); "
             "[j.add('WA_WEBHOOK_URL', str(n), 'status', b'{\"n\": %d}' % n, 1.0) for n in range(50)]; "
             "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
     killed = subprocess.run([sys.executable, "-c", code, str(journal_path)], cwd=Path(__file__).parent.parent,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import connected_client, wait_state, wait_until
 from tests.test_send_page import Heard
-from wa_client.chat import ABSENT, FOUND, Lookup
+from wa_client.chat.hub import ABSENT, FOUND, Lookup
 
 PATIENT = "5511988880000"
 STRANGER = "5511966660000"  # nobody the account ever wrote to

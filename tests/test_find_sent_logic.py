@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wa_client.chat import ABSENT, FOUND, UNREADABLE, ChatHub, Found, Incoming, well_formed
-from wa_client.chat_page import match_rows
-from wa_client.chat_worker import found_list
+from wa_client.chat.hub import ABSENT, FOUND, UNREADABLE, ChatHub, Found, Incoming, well_formed
+from wa_client.chat.page_route import match_rows
+from wa_client.chat.worker import found_list
 
 SINCE = 1_796_000_000.0
 LOOKUP = {"message_id": "m1", "phone_digits": "5511988880000", "msg_id": None, "to_jid": None,

@@ -24,8 +24,9 @@ from tests.processes import (
     browser_tree,
     still_alive,
 )
-from wa_client import ResetError, procs, profile
-from wa_client.profile import DELETING, PID_FILE
+from wa_client import ResetError
+from wa_client.browser import procs, profile
+from wa_client.browser.profile import DELETING, PID_FILE
 
 
 def test_force_reset_in_the_middle_of_a_start(make_client):

@@ -18,7 +18,8 @@ import pytest
 from tests.gateway import OUTPUT_DIR, REPO_ROOT
 from tests.grid import NODE_NAME, Grid, GridUnavailable, ensure_jar
 from tests.helpers import phone_scans, wait_state, wait_until
-from wa_client import Settings, WhatsAppClient, profile, remote
+from wa_client import Settings, WhatsAppClient
+from wa_client.browser import profile, remote
 
 pytestmark = [pytest.mark.browser, pytest.mark.grid]
 

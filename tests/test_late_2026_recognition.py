@@ -3,9 +3,9 @@ passkey check's modules, and "qr" only with a code in hand (docs/whatsapp-web.md
 
 import pytest
 
-from wa_client.decide import Effect, Facts, decide
-from wa_client.page import Page, recognise
-from wa_client.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.recognise import Page, recognise
+from wa_client.session.decide import Effect, Facts, decide
 from wa_client.states import Reason, State
 
 QR = "2@" + "c" * 88 + ",noise,identity,secret,1"

@@ -12,8 +12,8 @@ import pytest
 from tests.gateway import connect_socket
 from tests.helpers import connected_client, decode_png, nothing_left, phone_scans, wait_state, wait_until
 from wa_client import selectors
-from wa_client.page import Page, recognise
-from wa_client.probe import PROBE_SCRIPT, Observation, probe_args
+from wa_client.page.probe import PROBE_SCRIPT, Observation, probe_args
+from wa_client.page.recognise import Page, recognise
 
 pytestmark = pytest.mark.browser
 

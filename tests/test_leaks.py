@@ -10,7 +10,7 @@ import pytest
 from tests.gateway import SocketEvents
 from tests.helpers import TOKEN, wait_until
 from tests.processes import assert_no_temp_leftovers, browser_tree, resources
-from wa_client.profile_lock import lock_path
+from wa_client.browser.profile_lock import lock_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from tests.helpers import connected_client, holds_for, phone_scans, wait_state, wait_until
-from wa_client.watch import COUNTS_SCRIPT, Listener
+from wa_client.page.watch import COUNTS_SCRIPT, Listener
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,7 @@ from tests.helpers import (
     wait_until,
 )
 from tests.processes import BrowserSampler, Latencies, browser_tree
-from wa_client import procs
+from wa_client.browser import procs
 
 LOAD_SECONDS = 14.0
 HTTP_CLIENTS = 16

@@ -11,9 +11,9 @@ import pytest
 from tests.gateway import SocketEvents
 from tests.helpers import phone_scans, wait_state, wait_until
 from tests.receivers import Receiver
-from wa_client import account as accounts
-from wa_client import profile
-from wa_client.probe import ModuleSigns, Observation
+from wa_client.browser import profile
+from wa_client.page.probe import ModuleSigns, Observation
+from wa_client.session import account as accounts
 
 SIM_NUMBER = "+5511999990000"  # the simulator's Conn.wid is 5511999990000:N@c.us
 SIM_NAME = "Clinic Reception"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import connected_client
-from wa_client.chat import SendError
+from wa_client.chat.hub import SendError
 
 PATIENT = "5511988880000"
 

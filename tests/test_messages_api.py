@@ -16,7 +16,7 @@ import pytest
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
 from tests.receivers import Hook
-from wa_client.webhooks import verify
+from wa_client.notify.webhooks import verify
 
 PATIENT = "+55 11 99999 0000"
 SECRET = "messages-webhook-secret"

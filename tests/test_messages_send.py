@@ -12,7 +12,7 @@ import pytest
 from tests.gateway import Gateway, SocketEvents
 from tests.helpers import holds_for, wait_until
 from tests.receivers import Hook
-from wa_client.webhooks import verify
+from wa_client.notify.webhooks import verify
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

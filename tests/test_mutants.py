@@ -18,7 +18,7 @@ from tests.gateway import connected
 from tests.helpers import wait_until
 from tests.receivers import Receiver
 from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox, session  # noqa: F401 - fixtures
-from wa_client.webhooks import WebhookSender, sign, verify
+from wa_client.notify.webhooks import WebhookSender, sign, verify
 from web.api_spec import document
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -163,7 +163,7 @@ class SlowSession(FakeSession):
 def test_a_message_being_sent_shows_only_a_public_status(tmp_path):
     """Mutant: the API showing the outbox's internal status while the send is under way."""
     from wa_client import Settings
-    from wa_client.outbox import Outbox
+    from wa_client.messaging.outbox import Outbox
 
     holder: dict = {}
     fake = SlowSession(Clock(), lambda: holder["outbox"].message(holder["id"]))

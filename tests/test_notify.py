@@ -11,7 +11,7 @@ import pytest
 from tests.gateway import REPO_ROOT, free_port
 from tests.helpers import wait_until
 from tests.receivers import JsonReceiver, Mailbox
-from wa_client.notify import RATE_LIMIT_S, Notifier, kind_of
+from wa_client.notify.alerts import RATE_LIMIT_S, Notifier, kind_of
 
 TOKEN = "notify-test-token-0123456789"
 

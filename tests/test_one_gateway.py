@@ -14,7 +14,7 @@ import requests
 from tests.gateway import REPO_ROOT, SocketEvents, free_port
 from tests.helpers import wait_until
 from tests.processes import browser_tree, still_alive
-from wa_client.profile_lock import lock_path
+from wa_client.browser.profile_lock import lock_path
 
 pytestmark = pytest.mark.e2e
 

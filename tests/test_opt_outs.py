@@ -10,7 +10,7 @@ from tests.gateway import SocketEvents
 from tests.helpers import wait_until
 from tests.receivers import Hook
 from tests.reminder_fakes import START, Incoming, Session, drain, make_outbox
-from wa_client.opt_outs import DEFAULT_WORDS, is_opt_out, parse_words
+from wa_client.messaging.opt_outs import DEFAULT_WORDS, is_opt_out, parse_words
 
 WORDS = parse_words(DEFAULT_WORDS)
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pytest
 
 from wa_client import ConfigError, Settings, State
-from wa_client.contacts import ContactBook
-from wa_client.outbox import IdempotencyConflict, Outbox, parse_gap
+from wa_client.config.values import parse_gap
+from wa_client.messaging.contacts import ContactBook
+from wa_client.messaging.outbox import IdempotencyConflict, Outbox
 
 
 @dataclass(frozen=True)
@@ -438,7 +439,7 @@ def test_contacts_are_remembered_for_the_ttl(session):
 
 
 def test_a_listener_that_emits_does_not_deadlock_and_keeps_the_order():
-    from wa_client.events import EventBus
+    from wa_client.session.bus import EventBus
 
     bus, seen = EventBus(), []
 
@@ -474,8 +475,8 @@ def test_an_ack_that_comes_before_the_send_returns_is_not_lost(make_outbox, sess
 
 
 def test_the_pause_notice_for_a_person_is_fixed_words():
-    from wa_client import notify
-    from wa_client.outbox import PAUSED_FAILURES
+    from wa_client.messaging.outbox import PAUSED_FAILURES
+    from wa_client.notify import alerts as notify
 
     title, body = notify.words("sending_paused", {"error": PAUSED_FAILURES.format(n=3)})
     assert "sending paused" in title and "resume" in body

@@ -16,7 +16,7 @@ from tests.helpers import (
     wait_state,
 )
 from wa_client import StateError
-from wa_client.page import format_pairing_code
+from wa_client.page.recognise import format_pairing_code
 
 BAD_PHONES = ["", "12", "abc", "+55 11 9999x0000", "0011999990000", 5511999990000, None, ["+5511999990000"]]
 

@@ -11,10 +11,11 @@ import pytest
 
 from tests.helpers import phone_scans, sim_events, wait_state, wait_until
 from tests.receivers import JsonReceiver
-from wa_client import commands, selectors
-from wa_client.decide import WORDS
-from wa_client.page import Page, recognise
-from wa_client.probe import PROBE_SCRIPT, Observation, probe_args
+from wa_client import selectors
+from wa_client.page import actions as commands
+from wa_client.page.probe import PROBE_SCRIPT, Observation, probe_args
+from wa_client.page.recognise import Page, recognise
+from wa_client.session.decide import WORDS
 from wa_client.states import Reason
 
 pytestmark = pytest.mark.browser

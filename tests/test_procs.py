@@ -1,4 +1,4 @@
-"""wa_client/procs.py with real processes: descendants, process groups, kill_tree, zombies."""
+"""wa_client/browser/procs.py with real processes: descendants, process groups, kill_tree, zombies."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from wa_client import procs
+from wa_client.browser import procs
 
 
 @pytest.fixture

@@ -19,10 +19,11 @@ from tests.helpers import (
     wait_until,
 )
 from tests.processes import generate_qr_works
-from wa_client import Settings, WhatsAppClient, procs, profile
-from wa_client.browser import chrome_options, find_chromium
-from wa_client.profile import PID_FILE
-from wa_client.profile_lock import ProfileBusy, ProfileLock, lock_path
+from wa_client import Settings, WhatsAppClient
+from wa_client.browser import procs, profile
+from wa_client.browser.driver import chrome_options, find_chromium
+from wa_client.browser.profile import PID_FILE
+from wa_client.browser.profile_lock import ProfileBusy, ProfileLock, lock_path
 
 
 def test_profile_is_created_private(tmp_path):
@@ -291,7 +292,7 @@ def test_the_profile_directory_is_private(gateway_factory, tmp_path):
 
 HOLD_LOCK = """
 import sys, time
-from wa_client.profile_lock import ProfileLock
+from wa_client.browser.profile_lock import ProfileLock
 ProfileLock(sys.argv[1]).acquire()
 print("held", flush=True)
 time.sleep(120)

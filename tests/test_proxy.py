@@ -17,10 +17,10 @@ import pytest
 from tests.gateway import REPO_ROOT, free_port
 from tests.helpers import wait_until
 from wa_client import ConfigError, Settings
-from wa_client.browser import chrome_options
-from wa_client.decide import Facts, decide
-from wa_client.page import recognise
-from wa_client.probe import Observation
+from wa_client.browser.driver import chrome_options
+from wa_client.page.probe import Observation
+from wa_client.page.recognise import recognise
+from wa_client.session.decide import Facts, decide
 from wa_client.states import Reason, State
 
 SECRET = "s3cret-proxy-pass"

@@ -3,7 +3,8 @@
 from datetime import datetime
 
 from tests.helpers import decode_png
-from wa_client.qr import QrBoard, fingerprint, render_png
+from wa_client.clock import fingerprint
+from wa_client.page.qr import QrBoard, render_png
 from wa_client.selectors import QR_FIRST_REF_S, QR_NEXT_REF_S
 
 

@@ -17,7 +17,8 @@ from tests.helpers import (
     wait_state,
     wait_until,
 )
-from wa_client import StateError, procs
+from wa_client import StateError
+from wa_client.browser import procs
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +92,7 @@ def test_expired_qr_is_never_served_and_reload_brings_fresh_codes(make_client, s
 def test_faded_qr_is_withdrawn_while_it_waits_for_reload(make_client, simulator, monkeypatch):
     # WhatsApp keeps the old data-ref under the faded canvas; with the reload click kept from
     # working, the gateway must withdraw that code and serve nothing rather than a dead QR.
-    monkeypatch.setattr("wa_client.commands.PageActions.reload_qr", lambda self: None)
+    monkeypatch.setattr("wa_client.page.actions.PageActions.reload_qr", lambda self: None)
     simulator.configure(first_ref_s=1, next_ref_s=1, refs_per_cycle=2)
     client = make_client()
     client.start_session()

@@ -12,8 +12,8 @@ from tests.gateway import run_app
 from tests.helpers import holds_for, wait_until
 from tests.reminder_fakes import START, Clock, Session, drain, make_outbox
 from wa_client import ConfigError, Settings
-from wa_client.qr import iso
-from wa_client.send_policy import load_timezone, parse_send_hours
+from wa_client.clock import iso
+from wa_client.config.values import load_timezone, parse_send_hours
 
 UTC_ZONE = ZoneInfo("UTC")
 FRIDAY_0800 = START  # 2027-01-15 08:00 UTC is a Friday

@@ -2,8 +2,8 @@
 
 import pytest
 
-from wa_client.page import DOM_RECOGNITION, ORDER, SOCKET_STATES, Page, recognise
-from wa_client.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.probe import DomSigns, ModuleSigns, Observation
+from wa_client.page.recognise import DOM_RECOGNITION, ORDER, SOCKET_STATES, Page, recognise
 
 QR = "2@" + "a" * 88 + ",noise,identity,secret,1"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wa_client.recovery import MAX_BACKOFF_S, RestartPolicy
+from wa_client.session.recovery import MAX_BACKOFF_S, RestartPolicy
 
 
 def test_the_backoff_doubles_from_five_seconds_and_gives_up_after_five_tries_an_hour():

@@ -12,8 +12,9 @@ import tempfile
 import pytest
 
 from tests.helpers import nothing_left, phone_scans, wait_state, wait_until
-from wa_client import Settings, WhatsAppClient, procs, remote
-from wa_client.browser import find_chromedriver
+from wa_client import Settings, WhatsAppClient
+from wa_client.browser import procs, remote
+from wa_client.browser.driver import find_chromedriver
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +66,7 @@ def remote_client(simulator, remote_node):
 
 
 def _browsers_below(profile_dir: str) -> set[int]:
-    """Chromium main processes on the link's profile (WA_PROFILE_DIR/link-*, see wa_client/remote.py)."""
+    """Chromium main processes on the link's profile (WA_PROFILE_DIR/link-*, see wa_client/browser/remote.py)."""
     link = remote._read(profile_dir).get("profile_dir")
     return procs.browsers_using(link) if link else set()
 

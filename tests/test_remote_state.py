@@ -1,4 +1,4 @@
-"""wa_client/remote.py without a browser: the link's node-side profile path and the origins a reset clears."""
+"""wa_client/browser/remote.py without a browser: the link's node-side profile path and the origins a reset clears."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from wa_client import ConfigError, Settings, remote
+from wa_client import ConfigError, Settings
+from wa_client.browser import remote
 
 
 def test_a_link_keeps_its_node_profile_until_it_ends(tmp_path):

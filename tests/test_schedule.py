@@ -11,9 +11,9 @@ import pytest
 from tests.helpers import wait_until
 from tests.receivers import Hook
 from tests.reminder_fakes import START, drain, make_outbox
-from wa_client.outbox_store import SCHEMA, OutboxStore
-from wa_client.qr import iso
-from wa_client.send_policy import MAX_AHEAD_S, parse_send_at
+from wa_client.clock import iso
+from wa_client.messaging.policy import MAX_AHEAD_S, parse_send_at
+from wa_client.messaging.store import SCHEMA, OutboxStore
 
 NOW = datetime.fromtimestamp(START, UTC)
 

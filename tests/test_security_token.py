@@ -12,7 +12,7 @@ import socketio
 import app as app_module
 from tests.gateway import SocketEvents, connect_socket
 from tests.helpers import PHONE, TOKEN, is_json_error, received
-from web import guards
+from web.server import guards
 
 
 # -- auth ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from tests.helpers import connected_client, wait_until
-from wa_client.chat import Ack, Incoming, SendError
+from wa_client.chat.hub import Ack, Incoming, SendError
 
 PATIENT = "5511988880000"
 NOBODY = "15550000000"  # in the simulator's default not_on_whatsapp list

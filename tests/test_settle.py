@@ -13,8 +13,8 @@ import pytest
 
 from tests.test_outbox import Ack, Clock, FakeSession, Found, SendError
 from wa_client import Settings, State
-from wa_client.outbox import Outbox
-from wa_client.settle import ACTIONS, HELD_AT_CLOCK_S, SETTLE_TRIES, action
+from wa_client.messaging.outbox import Outbox
+from wa_client.messaging.settle import ACTIONS, HELD_AT_CLOCK_S, SETTLE_TRIES, action
 
 
 @dataclass(frozen=True)

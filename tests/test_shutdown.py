@@ -14,8 +14,8 @@ import pytest
 from tests.gateway import Gateway
 from tests.helpers import wait_until
 from tests.processes import assert_no_temp_leftovers, browser_tree, chromedriver_pids, still_alive
-from wa_client import procs
-from wa_client.profile import LOCK_FILES, MARKER, PID_FILE
+from wa_client.browser import procs
+from wa_client.browser.profile import LOCK_FILES, MARKER, PID_FILE
 
 pytestmark = pytest.mark.e2e
 

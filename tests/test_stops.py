@@ -13,7 +13,7 @@ import pytest
 
 from tests.gateway import Gateway
 from tests.helpers import wait_until
-from wa_client import procs
+from wa_client.browser import procs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 

@@ -7,9 +7,9 @@ import pytest
 from tests.helpers import wait_until
 from tests.receivers import JsonReceiver
 from tests.reminder_fakes import START, Incoming, drain, make_outbox
-from wa_client.notify import Notifier
-from wa_client.qr import iso
-from wa_client.send_policy import Timelock, after_timelock_refusal, may_send_to
+from wa_client.clock import iso
+from wa_client.messaging.policy import Timelock, after_timelock_refusal, may_send_to
+from wa_client.notify.alerts import Notifier
 
 NEW, KNOWN = "5511977770000", "5511999990000"
 

@@ -14,8 +14,8 @@ from tests.gateway import Gateway, SocketEvents
 from tests.helpers import wait_until
 from tests.processes import browser_tree, still_alive
 from tests.receivers import JsonReceiver
-from wa_client import profile
-from wa_client.recovery import LINKED_MARKER
+from wa_client.browser import profile
+from wa_client.session.recovery import LINKED_MARKER
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -166,7 +166,7 @@ def test_after_five_restarts_in_an_hour_it_gives_up_in_words_and_tells_a_person(
 
 
 def test_a_frozen_browser_is_restarted_too(gateway_factory, simulator):
-    from wa_client import procs
+    from wa_client.browser import procs
 
     gateway = gateway_factory(**FAST_RESTART)
     _link(gateway, simulator)

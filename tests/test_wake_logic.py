@@ -1,10 +1,10 @@
-"""The pure parts of listening (wa_client/watch.py): the wake budget, the reasons, the Listener's own side."""
+"""The pure parts of listening (wa_client/page/watch.py): the wake budget, the reasons, the Listener's own side."""
 
 from __future__ import annotations
 
 import pytest
 
-from wa_client.watch import WAIT_SCRIPT, WAKE_JS, Listener, WakeBudget, wake_reasons
+from wa_client.page.watch import WAIT_SCRIPT, WAKE_JS, Listener, WakeBudget, wake_reasons
 
 
 class Clock:

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from tests.gateway import connected, metric
 from tests.helpers import wait_until
 from tests.receivers import Hook, JsonReceiver, Receiver
-from wa_client.notify import Notifier
-from wa_client.webhooks import WebhookSender, verify
+from wa_client.notify.alerts import Notifier
+from wa_client.notify.webhooks import WebhookSender, verify
 
 SECRET = "delivery-secret-for-tests"
 

@@ -17,7 +17,7 @@ from tests.gateway import metric
 from tests.helpers import nothing_left, wait_state, wait_until
 from tests.receivers import Receiver
 from wa_client import Settings, WhatsAppClient
-from wa_client.webhooks import WebhookSender, sign, verify
+from wa_client.notify.webhooks import WebhookSender, sign, verify
 
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 

@@ -19,7 +19,7 @@ from tests.helpers import (
     wait_state,
     wait_until,
 )
-from wa_client import commands
+from wa_client.page import actions as commands
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError
+from wa_client.config import ConfigError, Settings
 
 UNWRITABLE = ("the data folder {path} cannot be written ({why}); the gateway keeps its message outbox there. "
               "Give the user the gateway runs as write access to it (e.g. chown/chmod), free the disk if it is "
@@ -40,3 +40,10 @@ def is_disk_full(exc: BaseException) -> bool:
         code = getattr(exc, "sqlite_errorcode", None)
         return (code is not None and code & 0xFF in SQLITE_FULL_CODES) or "full" in str(exc).lower()
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
+
+
+def data_dir(settings: Settings) -> Path:
+    """WA_DATA_DIR, or the directory that holds the profile (the profile itself is deleted on a reset)."""
+    if settings.data_dir:
+        return Path(settings.data_dir).expanduser().resolve()
+    return Path(settings.profile_dir).expanduser().resolve().parent

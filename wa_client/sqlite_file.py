@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -41,3 +42,11 @@ class SqliteFile:
         with self._lock:
             row = self._db.execute(sql, args).fetchone()
         return dict(row) if row else None
+
+
+def open_private(path: Path) -> None:
+    """Create the file (and its directory) readable by this user only, before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from wa_client import ResetError
-
-from . import RESET_MESSAGE, api_spec, get_client, guards, integrators, metrics
-from .audit import http_origin
+from web import RESET_MESSAGE, api_spec, get_client, integrators, metrics
+from web.audit import http_origin
+from web.server import guards
 
 bp = Blueprint("api", __name__)
 guards.register(bp)

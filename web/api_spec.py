@@ -81,7 +81,7 @@ def _body(content_type: str, description: str, headers: dict | None = None) -> d
 
 
 _STRING = {"schema": {"type": "string"}}
-#: What wa_client.commands.normalize_phone accepts: 8 to 15 digits, the first not 0, among + ( ) - . and spaces.
+#: What wa_client.jobs.normalize_phone accepts: 8 to 15 digits, the first not 0, among + ( ) - . and spaces.
 PHONE_PATTERN = r"^[\s+().-]*[1-9](?:[\s+().-]*[0-9]){7,14}[\s+().-]*$"
 NO_STORE = {"Cache-Control": {**_STRING, "description": "`no-store`"}}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import request
 
-from .guards import request_token, socket_token
+from web.server.guards import request_token, socket_token
 
 PAGE_HEADER = "X-WA-Client"
 PAGE = "page"

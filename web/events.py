@@ -10,10 +10,9 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit
 
 from wa_client import ActionError, ResetError, StateError
-
-from . import RESET_MESSAGE, audit, get_client
-from .guards import SETTINGS_KEY, command_payload_problem, connection_refusal
-from .sessions import note_connected
+from web import RESET_MESSAGE, audit, get_client
+from web.server.guards import SETTINGS_KEY, command_payload_problem, connection_refusal
+from web.server.sessions import note_connected
 
 logger = logging.getLogger(__name__)
 

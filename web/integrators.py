@@ -8,9 +8,8 @@ from collections.abc import Callable
 from flask import Response, abort, jsonify, request
 
 from wa_client import ActionError, State, StateError
-
-from . import audit, get_client
-from .guards import request_token, settings, token_matches
+from web import audit, get_client
+from web.server.guards import request_token, settings, token_matches
 
 logger = logging.getLogger(__name__)
 

@@ -8,14 +8,13 @@ import sqlite3
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 
 from wa_client import State, disk
-from wa_client.chat import MAX_TEXT
-from wa_client.commands import normalize_phone
-from wa_client.contacts import ContactBook
-from wa_client.outbox import IdempotencyConflict, Outbox
-from wa_client.reminders import OptedOut
-from wa_client.send_policy import parse_send_at
-
-from . import EXTENSION, get_client
+from wa_client.chat.hub import MAX_TEXT
+from wa_client.jobs import normalize_phone
+from wa_client.messaging.contacts import ContactBook
+from wa_client.messaging.outbox import IdempotencyConflict, Outbox
+from wa_client.messaging.policy import parse_send_at
+from wa_client.messaging.reminders import OptedOut
+from web import EXTENSION, get_client
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def init_app(app: Flask) -> None:
     app.extensions[OUTBOX] = Outbox(client, settings)
     app.extensions[CONTACTS] = ContactBook(client, settings.contact_cache_s)
     app.register_blueprint(messages)
-    from . import opt_outs  # its routes use get_outbox from here
+    from web import opt_outs  # its routes use get_outbox from here
 
     opt_outs.init_app(app)
 

@@ -12,8 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 
 from wa_client import State, WhatsAppClient
-
-from .costs import CostCollector
+from web.costs import CostCollector
 
 logger = logging.getLogger(__name__)
 

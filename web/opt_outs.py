@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response, abort, jsonify
 
-from wa_client.commands import normalize_phone
-
-from .messages import get_outbox
+from wa_client.jobs import normalize_phone
+from web.messages import get_outbox
 
 opt_outs = Blueprint("opt_outs", __name__)
 

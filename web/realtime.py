@@ -14,10 +14,10 @@ from flask import Flask, Response, current_app
 from flask_socketio import SocketIO, SocketIOTestClient
 
 from wa_client import Settings
-
-from . import events, guards
-from .sessions import EngineIOGate
-from .shield import SocketIOShield
+from web import events
+from web.server import guards
+from web.server.sessions import EngineIOGate
+from web.server.shield import SocketIOShield
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Chromium and chromedriver as processes, the profile directory, a Selenium Grid's browser."""

@@ -1,0 +1,1 @@
+"""Messaging in the page: send, look up, hear acks and replies (the worker's hands and the hub)."""

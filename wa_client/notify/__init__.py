@@ -1,0 +1,1 @@
+"""Telling the outside: webhooks (journalled on disk) and Apprise notifications to a person."""

@@ -1,0 +1,315 @@
+"""Listen, don't poll: a watcher in the page says when something that matters changed (docs/whatsapp-web.md,
+"Listening to the page").
+
+The watcher is installed by the first wait on each page load. It keeps a cheap signature of the page (chat
+list, QR canvas and its data-ref, dialogs, progress, startup screen, link code, title, the app's outline)
+that a throttled MutationObserver recomputes, and it listens to WhatsApp's own module events. A change calls
+`window.__waGateway.wake(reason)`, which queues the reason in `window.__waGateway.woken` and ends the
+worker's wait: an `execute_async_script` that returns on the first wake or after a short bound, so it works
+the same with a local chromedriver and through a Selenium Grid. Anyone in the page may call `wake`
+(WAKE_JS does it safely before the watcher exists); the worker's own side calls `Listener.nudge`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from wa_client.browser.driver import Browser
+
+logger = logging.getLogger(__name__)
+
+THROTTLE_MS = 40  # the signature is recomputed at most this often while the DOM changes
+HOOK_EVERY_MS = 1000  # how often a wait looks again for modules that load on demand
+MAX_REASONS = 100  # the page keeps at most this many unread wake reasons
+FAILED_WAIT_PAUSE_S = 0.05  # after a wait that failed (the page navigated), before the probe looks
+EXTRA_WAIT_S = 2.0  # a wait's WebDriver timeout beyond its own bound: a frozen page fails the wait, not the worker
+
+#: Page side: `wake(reason)` that is safe before and after the watcher exists (for other page scripts).
+WAKE_JS = ("((r) => { try { const g = window.__waGateway = window.__waGateway || {}; if (typeof g.wake === "
+           "'function') g.wake(r); else (g.woken = g.woken || []).push(String(r)); } catch (e) { /* never */ } })")
+
+#: Module events that wake the worker: [signs key of the module, its default name, export, events, reason].
+MODULE_EVENTS = [
+    ["SOCKET_MODULE", "WAWebSocketModel", "Socket", ["change:state", "change:stream", "change:hasSynced"], "socket"],
+    ["STREAM_MODULE", "WAWebStreamModel", "Stream", ["change:mode", "change:state", "change:displayInfo"], "stream"],
+    ["CONN_MODULE", "WAWebConnModel", "Conn", ["change:ref", "change:wid"], "conn"],
+    ["CMD_MODULE", "WAWebCmd", "Cmd", ["logout", "logout_from_bridge"], "logout"],
+    ["COLLECTIONS_MODULE", "WAWebCollections", "Msg", ["add", "change:ack"], "message"],
+]
+
+#: The watcher, as a function of (S signs, W settings, send): installs itself once per document and returns
+#: window.__waGateway. `send` is a BiDi channel (WebDriver BiDi `script.message`) or null.
+WATCH_JS = r"""
+(S, W, send) => {
+  const G = window.__waGateway = window.__waGateway || {};
+  G.jobs = G.jobs || {};
+  G.woken = Array.isArray(G.woken) ? G.woken : [];
+  if (send) G.send = send;
+  if (G.watching) return G;
+  G.watching = true;
+  G.wake = (reason) => {
+    try {
+      G.woken.push(String(reason));
+      if (G.woken.length > W.maxReasons) G.woken.splice(0, G.woken.length - W.maxReasons);
+      G.wakes = (G.wakes || 0) + 1;
+      if (G.send && !G.waiter) { G.send(G.woken.splice(0).join(',')); return; }  // now: the page may be leaving
+      if (!G.calling) {  // after this task: the wakes of one change go out together
+        G.calling = true;
+        setTimeout(() => {
+          G.calling = false;
+          if (G.waiter) G.waiter();
+        }, 0);
+      }
+    } catch (e) { /* wake must never throw into WhatsApp's own code */ }
+  };
+  const one = (sel) => { try { return document.querySelector(sel); } catch (e) { return null; } };
+  const all = (sel) => { try { return document.querySelectorAll(sel); } catch (e) { return []; } };
+  const outline = (root, depth) => {  // the app's top levels: a new screen changes them, a chat row does not
+    let budget = W.outlineNodes;
+    const walk = (el, left) => {
+      if (!el || left < 0 || --budget < 0) return '';
+      let out = el.tagName + (el.id ? '#' + el.id : '') + '(';
+      let n = 0;
+      for (const child of el.children) {
+        if (++n > 12) { out += '+'; break; }
+        out += walk(child, left - 1);
+      }
+      return out + ')';
+    };
+    return walk(root, depth);
+  };
+  G.signature = () => {
+    const holder = one(S.QR_REF_HOLDER);
+    const dialogs = Array.from(all(S.DIALOG)).map((d) => d.childElementCount + ':' + (d.textContent || '').length);
+    const code = one(S.PAIRING_CODE);
+    const box = one(S.STAY_LOGGED_IN);
+    return [location.href, document.title, !!one(S.CHAT_LIST), !!one(S.QR_CANVAS),
+      holder ? holder.getAttribute(S.QR_REF_ATTRIBUTE) + '/' + holder.childElementCount + '/' +
+        (holder.textContent || '').length : '-',
+      dialogs.join(','), all(S.PROGRESS).length, !!one(S.STARTUP),
+      code ? code.getAttribute(S.PAIRING_CODE_ATTRIBUTE) : '-', box ? !!box.checked : '-',
+      outline(document.body, W.outlineDepth)].join('|');
+  };
+  G.sig = G.signature();
+  G.checks = 0;
+  const check = () => {
+    G.checks += 1;
+    const now = G.signature();
+    if (now !== G.sig) { G.sig = now; G.wake('dom'); }
+  };
+  let cooling = false, dirty = false;
+  const changed = () => {
+    if (cooling) { dirty = true; return; }
+    cooling = true;
+    check();
+    setTimeout(() => { cooling = false; if (dirty) { dirty = false; changed(); } }, W.throttleMs);
+  };
+  try {
+    new MutationObserver(changed).observe(document.documentElement || document, {subtree: true,
+      childList: true, attributes: true, characterData: true});
+  } catch (e) { /* the safety-net probe still reads the page */ }
+  document.addEventListener('change', changed, true);  // a checkbox ticked: no mutation
+  document.addEventListener('DOMContentLoaded', changed);  // a preload runs before <body> exists
+  G.hooked = new WeakSet();
+  G.hookedAt = 0;
+  G.hook = () => {
+    G.hookedAt = Date.now();
+    if (typeof window.require !== 'function') return;
+    for (const [key, name, part, events, reason] of W.moduleEvents) {
+      let target = null;
+      try { target = window.require(S[key] || name)[part] || null; } catch (e) { continue; }  // not (yet) there
+      if (!target || typeof target.on !== 'function' || G.hooked.has(target)) continue;
+      try {
+        for (const event of events) target.on(event, () => G.wake(reason));
+        G.hooked.add(target);
+      } catch (e) { /* try again on the next hook */ }
+    }
+  };
+  setInterval(() => { try { G.hook(); } catch (e) { /* next time */ } }, W.hookEveryMs);  // modules on demand
+  G.wake('load');
+  return G;
+}
+"""
+
+#: One wait without BiDi (the fallback): arguments [signs, wait in ms, watcher settings, done]. Installs the
+#: watcher when missing; returns the reasons woken since the last wait ([] when the bound passed quietly).
+WAIT_SCRIPT = "const WATCH = " + WATCH_JS.strip() + ";\n" + r"""
+const done = arguments[arguments.length - 1];
+const G = WATCH(arguments[0], arguments[2], null);
+let answered = false;
+const answer = () => {
+  if (answered) return;
+  answered = true;
+  clearTimeout(timer);
+  if (G.waiter === answer) G.waiter = null;
+  done(G.woken.splice(0));
+};
+const timer = setTimeout(answer, arguments[1]);
+if (G.woken.length) answer(); else G.waiter = answer;
+"""
+
+CHANNEL = "wa-gateway-wake"  # the BiDi channel the watcher sends its wakes on
+
+
+def push_function(signs: dict, settings: dict) -> str:
+    """The BiDi preload script: the watcher with its signs, sending on the channel it is given."""
+    return f"(send) => {{ ({WATCH_JS.strip()})({json.dumps(signs)}, {json.dumps(settings)}, send); }}"
+
+
+#: Counters of the watcher in this page: wakes called, signatures computed (for tests and diagnostics).
+COUNTS_SCRIPT = """
+const G = window.__waGateway || {};
+return {watching: !!G.watching, wakes: G.wakes || 0, checks: G.checks || 0};
+"""
+
+
+def watcher_settings() -> dict[str, Any]:
+    """The watcher's own constants, as the page script reads them."""
+    return {"throttleMs": THROTTLE_MS, "hookEveryMs": HOOK_EVERY_MS, "maxReasons": MAX_REASONS,
+            "moduleEvents": MODULE_EVENTS, "outlineDepth": 4, "outlineNodes": 120}
+
+
+def wake_reasons(raw: object) -> tuple[str, ...]:
+    """The reasons a wait returned, as short strings (anything else: none)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(str(r)[:40] for r in raw if isinstance(r, str | int | float))
+
+
+class Listener:
+    """Waits for the page's wakes: pushed through WebDriver BiDi when the session has it, else a short async wait.
+
+    The gateway's own side (a command) ends the current or next wait at once through `nudge`.
+    """
+
+    def __init__(self, browser: Browser, signs: dict, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.browser = browser
+        self.sleep = sleep
+        self.signs = signs
+        self.settings = watcher_settings()
+        self._lock = threading.Lock()
+        self._woken = threading.Event()
+        self._reasons: deque[str] = deque(maxlen=MAX_REASONS)
+        self.pushed = False
+        self.failures = 0
+
+    def context(self) -> str | None:
+        """The page's browsing context when the session offers WebDriver BiDi (worker thread); else None."""
+        driver = self.browser.driver
+        caps = getattr(driver, "caps", None)
+        if not isinstance(caps, dict) or not caps.get("webSocketUrl"):
+            return None
+        if self.browser.remote:  # the Grid serves the socket where it serves WebDriver, whatever it advertises
+            caps["webSocketUrl"] = through(caps["webSocketUrl"], self.browser.settings.remote_url)
+        try:
+            return driver.current_window_handle
+        except Exception:  # noqa: BLE001 - the next probe finds out what is wrong
+            return None
+
+    def start(self, context: str | None) -> bool:
+        """Open the push channel (BiDi `script.message`) in `context`; False: the waits ask the page instead.
+
+        Runs beside the worker (it may take a few seconds), never on the driver's classic commands.
+        """
+        driver = self.browser.driver
+        if context is None or driver is None:
+            return False
+        channel = {"type": "channel", "value": {"channel": CHANNEL}}
+        script = push_function(self.signs, self.settings)
+        try:
+            driver.script.add_event_handler("message", self._on_message)
+            driver.script.add_preload_script(script, arguments=[channel])  # every document from now on
+            driver.script.call_function(script, await_promise=False, arguments=[channel],
+                                        target={"context": context})  # and this one
+        except Exception as exc:  # noqa: BLE001 - no BiDi after all: the async wait still works
+            logger.info("the page's wakes come through short waits (no WebDriver BiDi: %s)", _first_line(exc))
+            return False
+        self.pushed = True
+        logger.info("listening to the page through WebDriver BiDi")
+        return True
+
+    def nudge(self) -> None:
+        """Something for the worker outside the page (a command): the current or next wait returns at once."""
+        self._push(("command",))
+
+    def wait(self, seconds: float) -> tuple[str, ...]:
+        """Until the page wakes us or `seconds` pass: the reasons (empty: nothing happened)."""
+        if self._woken.is_set():
+            return self._take()
+        if self.pushed:
+            self._woken.wait(seconds)
+            return self._take()
+        driver = self.browser.driver
+        if driver is None or self.browser.closed:
+            return ("closed",)
+        self.browser.set_command_timeout(seconds + EXTRA_WAIT_S)
+        try:
+            raw = driver.execute_async_script(WAIT_SCRIPT, self.signs, max(1, int(seconds * 1000)), self.settings)
+        except Exception as exc:  # noqa: BLE001 - the page navigated (or froze): the probe looks at once
+            self.failures += 1
+            logger.debug("page wait ended: %s", _first_line(exc))
+            self.sleep(min(seconds, FAILED_WAIT_PAUSE_S))  # a page between two documents: no busy loop
+            return ("navigation", *self._take())
+        finally:
+            self.browser.set_command_timeout(None)
+        return wake_reasons(raw) + self._take()
+
+    def _on_message(self, message: Any) -> None:
+        """A BiDi `script.message` (Selenium's websocket thread): the watcher's reasons, comma-separated."""
+        if getattr(message, "channel", None) != CHANNEL:
+            return
+        data = getattr(message, "data", None)
+        value = data.get("value") if isinstance(data, dict) else None
+        self._push(wake_reasons(str(value).split(",")) or ("page",))
+
+    def _push(self, reasons: tuple[str, ...]) -> None:
+        with self._lock:
+            self._reasons.extend(reasons)
+            self._woken.set()
+
+    def _take(self) -> tuple[str, ...]:
+        with self._lock:
+            reasons = tuple(self._reasons)
+            self._reasons.clear()
+            self._woken.clear()
+        return reasons
+
+
+def through(socket_url: str, remote_url: str | None) -> str:
+    """The BiDi socket's address at the host and port of WA_REMOTE_URL (a Grid may advertise one it cannot serve)."""
+    if not remote_url:
+        return socket_url
+    socket, remote = urlsplit(socket_url), urlsplit(remote_url)
+    scheme = "wss" if remote.scheme == "https" else "ws"
+    return urlunsplit((scheme, remote.netloc, socket.path, socket.query, ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+class WakeBudget:
+    """A few woken looks at once, then one per `interval`: a flood of wakes never reads more than polling did."""
+
+    def __init__(self, interval: float, burst: int = 3, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.burst = burst
+        self.clock = clock
+        self.tokens = float(burst)
+        self.stamp = clock()
+
+    def delay(self) -> float:
+        """Take one look from the budget: the seconds to wait before it (0 when it may look at once)."""
+        now = self.clock()
+        self.tokens = min(float(self.burst), self.tokens + (now - self.stamp) / self.interval) - 1.0
+        self.stamp = now
+        return -self.tokens * self.interval if self.tokens < 0 else 0.0
