@@ -10,33 +10,24 @@ from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, SocketIO, emit
 
 from wa_client import ActionError, ResetError, StateError
+from wa_client.names import PUBLIC_EVENTS, Event, qr_image_url
 from web import RESET_MESSAGE, audit, get_client
 from web.server.guards import SETTINGS_KEY, command_payload_problem, connection_refusal
 from web.server.sessions import note_connected
 
 logger = logging.getLogger(__name__)
 
-#: What the client publishes and the server pushes to every Socket.IO client.
-PUSHED_EVENTS = ("status", "qr", "authenticated", "ready", "disconnected", "message.status", "message.received",
-                 "outbox.paused", "message.cancelled", "contact.opted_out")
-
-
-def qr_png_path(version: int) -> str:
-    """The page's URL for the PNG of QR `version`."""
-    return f"/qr.png?v={version}"
-
-
 def broadcaster(socketio: SocketIO) -> Callable[[str, dict], None]:
     """A client listener that pushes each session event to every connected (authenticated) client.
 
-    Only PUSHED_EVENTS leave the process: internal events (e.g. `browser_started`) stay inside.
+    Only PUBLIC_EVENTS (wa_client/names.py) leave the process: internal events (e.g. `browser_started`) stay inside.
     """
 
     def publish(event: str, payload: dict) -> None:
-        if event not in PUSHED_EVENTS:
+        if event not in PUBLIC_EVENTS:
             return
-        if event == "qr":
-            payload = {**payload, "png": qr_png_path(payload["version"])}
+        if event == Event.QR:
+            payload = {**payload, "png": qr_image_url(payload["version"])}
         socketio.emit(event, payload)
 
     return publish

@@ -16,14 +16,11 @@ from typing import Any
 
 import requests
 
+from wa_client.names import PUBLIC_EVENTS, Event
 from wa_client.notify.journal import Entry, EventJournal
 
 logger = logging.getLogger(__name__)
 
-#: The session events a webhook receives.
-WEBHOOK_EVENTS = frozenset({"status", "qr", "authenticated", "ready", "disconnected",
-                            "message.status", "message.received", "outbox.paused",
-                            "message.cancelled", "contact.opted_out"})
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -86,7 +83,7 @@ class WebhookSender:
 
     def __call__(self, event: str, payload: dict) -> None:
         """The client listener: write the event down, then make sure the worker runs."""
-        if event not in WEBHOOK_EVENTS:
+        if event not in PUBLIC_EVENTS:
             return
         event_id = uuid.uuid4().hex
         body = json.dumps({"id": event_id, "event": event, "data": payload,
@@ -151,7 +148,7 @@ class WebhookSender:
                     self.journal.remove(entry.seq)
                 self._drop("expired", expired or 1)
                 continue
-            if entry.event == "qr" and self.clock() - entry.created > QR_KEEP_S:
+            if entry.event == Event.QR and self.clock() - entry.created > QR_KEEP_S:
                 self.journal.remove(entry.seq)
                 logger.info("a QR event older than %g s was not delivered: that code has expired", QR_KEEP_S)
                 continue

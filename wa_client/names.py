@@ -1,0 +1,45 @@
+"""One home for each name the outside reads: the session's events, which of them are public, and the QR image URL.
+
+Socket.IO (web/events.py), the webhooks (wa_client/notify/webhooks.py), the OpenAPI document and the bundled
+page (static/app.js, through the template) all read these; nothing else spells them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Event(StrEnum):
+    """Every event the session's bus carries (a StrEnum: each member is its own name as a string)."""
+
+    # public: pushed to Socket.IO clients and POSTed to the webhook
+    STATUS = "status"
+    QR = "qr"
+    AUTHENTICATED = "authenticated"
+    READY = "ready"
+    DISCONNECTED = "disconnected"
+    MESSAGE_STATUS = "message.status"
+    MESSAGE_RECEIVED = "message.received"
+    OUTBOX_PAUSED = "outbox.paused"
+    MESSAGE_CANCELLED = "message.cancelled"
+    CONTACT_OPTED_OUT = "contact.opted_out"
+    # internal: heard inside the process (metrics, notifications), never sent out
+    BROWSER_STARTED = "browser_started"
+    RECOVERY_GAVE_UP = "recovery_gave_up"
+    WEBHOOK_DROPPED = "webhook.dropped"
+    OUTBOX_TIMELOCKED = "outbox.timelocked"
+
+
+#: The events that leave the process, in the order the API documents them.
+PUBLIC_EVENTS: tuple[Event, ...] = (
+    Event.STATUS, Event.QR, Event.AUTHENTICATED, Event.READY, Event.DISCONNECTED, Event.MESSAGE_STATUS,
+    Event.MESSAGE_RECEIVED, Event.OUTBOX_PAUSED, Event.MESSAGE_CANCELLED, Event.CONTACT_OPTED_OUT,
+)
+
+#: The path of the QR image; `?v=` names the version, so a cached image is never a stale code.
+QR_IMAGE_PATH = "/qr.png"
+
+
+def qr_image_url(version: int) -> str:
+    """The URL of the PNG of QR `version` (what the `qr` event's `png` says and the page fetches)."""
+    return f"{QR_IMAGE_PATH}?v={version}"
