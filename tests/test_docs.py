@@ -60,12 +60,15 @@ def env_settings() -> list[str]:
 
 
 def table_names(page: Path) -> set[str]:
-    """The `NAME`s in the first column of a page's tables (`A` / `B` and `A`, `B` both count)."""
-    names = set()
+    """The `NAME`s in the first column of a page's settings tables, those headed `| variable |`."""
+    names, in_settings = set(), False
     for line in prose_lines(page):
-        if line.startswith("| `"):
-            first = line.split("|")[1]
-            names.update(re.findall(r"`([A-Z][A-Z0-9_]*)`", first))
+        if not line.startswith("|"):
+            in_settings = False
+        elif line.startswith("| variable |"):
+            in_settings = True
+        elif in_settings:
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]*)`", line.split("|")[1]))  # `A` / `B` and `A`, `B` count
     return names
 
 
