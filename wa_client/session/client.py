@@ -145,7 +145,7 @@ class WhatsAppClient:
 
     def request_pairing_code(self, phone: Any, timeout: float = 20.0, by: dict | None = None) -> str:
         """Drive 'Log in with phone number' and return the code as 'ABCD-EFGH'."""
-        self._record.note_command(PAIRING_CODE, by)
+        self._runner.note_command(PAIRING_CODE, by)
         digits = normalize_phone(phone)
         status = self._record.status()
         if status["state"] == State.QR and status["pairing_code"]:
@@ -155,12 +155,12 @@ class WhatsAppClient:
 
     def logout(self, timeout: float = 20.0, by: dict | None = None) -> dict:
         """Unlink this device in WhatsApp itself, then end like a phone logout."""
-        self._record.note_command(LOGOUT, by)
+        self._runner.note_command(LOGOUT, by)
         return self._runner.command(LOGOUT, timeout)
 
     def take_over(self, timeout: float = 15.0, by: dict | None = None) -> dict:
         """Use WhatsApp here when it is open elsewhere, and wait to be connected again."""
-        self._record.note_command(TAKEOVER, by)
+        self._runner.note_command(TAKEOVER, by)
         return self._runner.command(TAKEOVER, timeout)
 
     def screenshot(self) -> bytes | None:

@@ -154,6 +154,10 @@ class SessionRunner:
                 self.record.transition(State.IDLE, Reason.SHUTDOWN, None)
         self.record.flush()
 
+    def note_command(self, command: str, by: dict | None) -> None:
+        """Who asked for what, in /history's commands and the log."""
+        self.record.note_command(command, by)
+
     def worker_for(self, kind: str) -> SessionWorker:
         """The worker to run a command of `kind`; its COMMANDS refusal when the state (or no worker) says no."""
         with self._lock:
