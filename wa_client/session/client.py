@@ -29,7 +29,7 @@ from wa_client.session.launch import ResetError
 from wa_client.session.record import SessionRecord
 from wa_client.session.recovery import Recovery
 from wa_client.session.runner import SessionRunner, wait_for
-from wa_client.states import State, StateError
+from wa_client.states import Reason, State, StateError
 
 __all__ = ["ResetError", "WhatsAppClient"]
 
@@ -126,7 +126,7 @@ class WhatsAppClient:
         self._record.emit(event, payload)
 
     # -- commands -----------------------------------------------------------------------------
-    def start_session(self, by: dict | None = None, unattended: bool = False, reason: Any = None,
+    def start_session(self, by: dict | None = None, unattended: bool = False, reason: Reason | None = None,
                       expect_since: str | None = None) -> tuple[dict, bool]:
         """Start a browser unless one runs already; returns (status, started).
 
