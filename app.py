@@ -34,6 +34,11 @@ from wa_client import ConfigError, Settings, WhatsAppClient, disk
 from wa_client.browser.profile import ProfileInUse
 from wa_client.config import cli as wa_cli
 from wa_client.disk import data_dir as outbox_dir
+from wa_client.names import Event
+from wa_client.notify.alerts import Notifier
+from wa_client.notify.journal import FILE_NAME as JOURNAL_FILE
+from wa_client.notify.journal import EventJournal
+from wa_client.notify.webhooks import WebhookSender
 from web import EXTENSION, api, errors, events, messages, metrics, realtime
 from web.logs import attach_session, configure_logging
 from web.server import guards, lifecycle, listen, serving
@@ -42,6 +47,8 @@ logger = logging.getLogger("wa_gateway")
 
 #: Each app has its own Socket.IO server (web/realtime.py); `socketio.test_client(app)` reaches it.
 socketio = realtime.Servers()
+#: app.extensions keys of the notifications built beside the client (None when not configured).
+NOTIFIER, WEBHOOKS = "wa_notifier", "wa_webhooks"
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -55,12 +62,41 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     errors.register(app)
     sio = realtime.init_app(app, settings)
     client = WhatsAppClient(settings, spawn=sio.start_background_task, sleep=sio.sleep)
+    notifier, webhooks = tell_the_outside(client, settings)
     client.subscribe(events.broadcaster(sio))
     app.extensions[EXTENSION] = client
-    metrics.init_app(app, client)
+    app.extensions[NOTIFIER], app.extensions[WEBHOOKS] = notifier, webhooks
+    metrics.init_app(app, client, webhooks=webhooks, notifier=notifier)
     app.register_blueprint(api.bp)  # the HTTP API, and the guards of every request
     messages.init_app(app)  # POST /messages and the outbox behind it
     return app
+
+
+def tell_the_outside(client: WhatsAppClient, settings: Settings) -> tuple[Notifier | None, WebhookSender | None]:
+    """The session's listeners that tell the outside: WA_NOTIFY_URLS (Apprise) and WA_WEBHOOK_URL, when set.
+
+    The webhook events wait in memory until keep_webhook_events(): a gateway refused its port or profile
+    writes nothing.
+    """
+    notifier = webhooks = None
+    if settings.notify_urls.strip():
+        notifier = Notifier(settings.notify_urls, client.spawn, settings.restart_on_crash)
+        client.subscribe(notifier)
+    if settings.webhook_url:
+        def dropped(reason: str, count: int) -> None:  # the reason and a count only (the notifier tells them)
+            client.emit(Event.WEBHOOK_DROPPED, {"reason": reason, "count": count})
+
+        webhooks = WebhookSender(settings.webhook_url, settings.webhook_secret, client.spawn, client.sleep,
+                                 on_drop=dropped)
+        client.subscribe(webhooks)
+    return notifier, webhooks
+
+
+def keep_webhook_events(app: Flask) -> None:
+    """Once this gateway owns its port and profile: keep webhook events on disk and deliver what waited."""
+    webhooks = app.extensions.get(WEBHOOKS)
+    if webhooks is not None:
+        webhooks.keep_in(EventJournal.open(outbox_dir(app.config[guards.SETTINGS_KEY]) / JOURNAL_FILE))
 
 
 def _settings(config: Mapping[str, Any] | Settings | None) -> Settings:
@@ -109,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         listener.close()
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
-    client.keep_webhook_events()  # what a previous run left waiting goes out now
+    keep_webhook_events(app)  # what a previous run left waiting goes out now
     attach_session(lambda: {"state": client.state.value})
     sio = realtime.get_socketio(app)
     shutdown = lifecycle.Shutdown(sio, client, sio.async_mode, drain=app.extensions[messages.OUTBOX].drain)

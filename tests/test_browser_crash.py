@@ -59,7 +59,7 @@ def test_killed_browser_process_means_browser_crashed(make_client, victim):
     client = make_client()
     client.start_session()
     wait_state(client, "qr")
-    browser = client._browser
+    browser = client._runner.browser
     pid = browser.browser_pid if victim == "chromium" else browser.driver_pid
     os.kill(pid, signal.SIGKILL)
     status = wait_state(client, "failed", timeout=10)

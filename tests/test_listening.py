@@ -25,7 +25,7 @@ def channel(request, monkeypatch):
 
 
 def _listener(client) -> Listener:
-    return client._worker.listener  # noqa: SLF001 - the test looks at which channel the worker listens on
+    return client._runner.worker.listener  # noqa: SLF001 - the test looks at which channel the worker listens on
 
 
 def _qr_version(client) -> int | None:
@@ -77,7 +77,7 @@ def test_an_idle_page_is_read_only_by_the_slow_probe(make_client, simulator, cha
 
 def test_the_watcher_is_back_after_a_reload(make_client, simulator):
     client = connected_client(make_client, simulator, **SLOW_PROBE)
-    driver = client._browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
+    driver = client._runner.browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
     wait_until(lambda: driver.execute_script(COUNTS_SCRIPT)["watching"], 10, what="the watcher")
     # The phone links again after a reload of the page: the reload itself is a wake.
     driver.execute_script("location.reload()")
@@ -102,7 +102,7 @@ def test_a_scan_links_without_the_slow_probe(make_client, simulator):
 def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, simulator, channel):
     simulator.configure(heavy=True)
     client = connected_client(make_client, simulator, **SLOW_PROBE)
-    driver = client._browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
+    driver = client._runner.browser.driver  # noqa: SLF001 - the test looks into the page the worker watches
     rows = "return document.querySelectorAll('.heavy-row').length"
     wait_until(lambda: driver.execute_script(rows) >= 290, 10, what="the heavy page's 300 chats")
     wait_until(lambda: _quiet(client), 10, what="a quiet page")

@@ -177,7 +177,8 @@ def test_a_send_waiting_when_the_session_ends_fails_as_not_connected(connected, 
     outcome: list = []
     thread = threading.Thread(target=lambda: outcome.append(_outcome(client)))
     thread.start()
-    wait_until(lambda: client._worker.chat._jobs, 10, what="the send waiting in the page")  # (white-box: no other sign)
+    wait_until(lambda: client._runner.worker.chat._jobs, 10,  # (white-box: no other sign)
+               what="the send waiting in the page")
     assert simulator.logout().status_code == 200
     thread.join(30)
     assert outcome == ["not_connected"]

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from app import tell_the_outside
 from tests.gateway import metric
 from tests.helpers import nothing_left, wait_state, wait_until
 from tests.receivers import Receiver
@@ -93,8 +94,10 @@ def test_the_session_posts_its_state_changes_and_qr(receiver, simulator):
     hook = receiver(delay_s=0.3)  # slow receiver: the session must not wait for it
     root = tempfile.mkdtemp(prefix="wa-webhook-test-")
     profile_dir = os.path.join(root, "profile")
-    client = WhatsAppClient(Settings.from_mapping({"wa_url": simulator.url, "profile_dir": profile_dir,
-                                                   "webhook_url": hook.url, "webhook_secret": SECRET}))
+    settings = Settings.from_mapping({"wa_url": simulator.url, "profile_dir": profile_dir,
+                                      "webhook_url": hook.url, "webhook_secret": SECRET})
+    client = WhatsAppClient(settings)
+    tell_the_outside(client, settings)  # as create_app composes them: the webhooks listen to the session's bus
     try:
         client.start_session()
         wait_state(client, "qr")

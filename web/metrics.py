@@ -12,6 +12,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 
 from wa_client import State, WhatsAppClient
+from wa_client.notify.alerts import Notifier
+from wa_client.notify.webhooks import WebhookSender
 from web.costs import CostCollector
 
 logger = logging.getLogger(__name__)
@@ -42,8 +44,11 @@ COUNTERS = {
 class SessionCollector(Collector):
     """Reads the client's state and counters at scrape time: nothing is updated on the session's path."""
 
-    def __init__(self, client: WhatsAppClient) -> None:
+    def __init__(self, client: WhatsAppClient, webhooks: WebhookSender | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.client = client
+        self.webhooks = webhooks  # the WebhookSender and the Notifier built beside the client (app.py), or None
+        self.notifier = notifier
 
     def collect(self) -> Iterator[Metric]:
         """The state gauge (1 for the current state), the counters, and the webhook deliveries."""
@@ -61,7 +66,7 @@ class SessionCollector(Collector):
         for channel in ("dom", "modules"):
             seen.add_metric([channel], counters.get("seen_" + channel, 0))
         yield seen
-        webhooks = self.client.webhooks
+        webhooks = self.webhooks
         if webhooks is not None:
             deliveries = CounterMetricFamily("wa_webhook_deliveries", "Webhook events by outcome (after retries).",
                                              labels=["result"])
@@ -77,7 +82,7 @@ class SessionCollector(Collector):
             yield GaugeMetricFamily("wa_webhook_events_waiting", "Webhook events kept, not yet delivered.", value=count)
             yield GaugeMetricFamily("wa_webhook_oldest_waiting_seconds", "Age of the oldest webhook event waiting "
                                     "(0 when none waits).", value=age or 0.0)
-        notifier = self.client.notifier
+        notifier = self.notifier
         if notifier is not None:
             told = CounterMetricFamily("wa_notifications", "WA_NOTIFY_URLS messages by outcome "
                                        "(suppressed: the rate limit).", labels=["result"])
@@ -89,9 +94,10 @@ class SessionCollector(Collector):
 class Metrics:
     """The app's registry: the session collector, the browser start histogram, the /qr.png counter."""
 
-    def __init__(self, client: WhatsAppClient) -> None:
+    def __init__(self, client: WhatsAppClient, webhooks: WebhookSender | None = None,
+                 notifier: Notifier | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(SessionCollector(client))
+        self.registry.register(SessionCollector(client, webhooks, notifier))
         self.registry.register(CostCollector(client))
         self.browser_start_seconds = Histogram(
             "wa_browser_start_seconds", "Seconds from launching the browser to WhatsApp Web's page opening.",
@@ -115,8 +121,9 @@ def get_metrics() -> Metrics:
     return current_app.extensions[EXTENSION]
 
 
-def init_app(app: Flask, client: WhatsAppClient) -> Metrics:
+def init_app(app: Flask, client: WhatsAppClient, webhooks: WebhookSender | None = None,
+             notifier: Notifier | None = None) -> Metrics:
     """Create the app's metrics (GET /metrics in web/api.py serves them)."""
-    metrics = Metrics(client)
+    metrics = Metrics(client, webhooks, notifier)
     app.extensions[EXTENSION] = metrics
     return metrics

@@ -7,30 +7,27 @@ import logging
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
-from wa_client.chat.hub import COMMANDS as CHAT_COMMANDS
 from wa_client.chat.worker import ChatWorker
 from wa_client.jobs import ActionError, Command
 from wa_client.page.actions import PageActions
 from wa_client.page.recognise import Sight
+from wa_client.session.commands import COMMANDS, LOGOUT, check
 from wa_client.session.decide import Decision
+from wa_client.session.ports import SessionView
 from wa_client.states import State, StateError
-
-if TYPE_CHECKING:
-    from wa_client.session.client import WhatsAppClient
 
 logger = logging.getLogger(__name__)
 
-#: What each command waits to see, in the words of its timeout error.
-AWAITED = {"pairing_code": "a pairing code", "takeover": "the chats after 'Use here'", "logout": "the logged-out page"}
-
 
 class CommandQueue:
-    """The commands of one SessionWorker; only the worker's thread runs them (it owns the driver)."""
+    """The commands of one SessionWorker; only the worker's thread runs them (it owns the driver).
 
-    def __init__(self, client: WhatsAppClient, actions: PageActions, chat: ChatWorker) -> None:
-        self.client = client
+    Each command's states, refusal, page part and confirmation are its row of COMMANDS (commands.py).
+    """
+
+    def __init__(self, session: SessionView, actions: PageActions, chat: ChatWorker) -> None:
+        self.session = session
         self.actions = actions
         self.chat = chat  # messaging commands: answered by a later poll (chat.ChatWorker)
         self._queue: deque[Command] = deque()
@@ -77,34 +74,8 @@ class CommandQueue:
                 self._pending.append(command)
 
     def _start(self, command: Command) -> bool:
-        """Carry out the page part of `command`; True when it is answered already."""
-        state = self.client.state
-        if command.kind in CHAT_COMMANDS:
-            self.chat.start(command, state is State.CONNECTED)
-            return True
-        if command.kind == "screenshot":
-            command.future.set_result(self.actions.screenshot())
-            return True
-        if command.kind == "pairing_code":
-            if state is not State.QR:
-                raise StateError(f"a pairing code needs the QR page: click Generate QR first (the session is {state})")
-            self.actions.enter_phone_number(command.args["digits"])
-            logger.info("pairing code requested for a number ending in %s", command.args["digits"][-2:])
-            return False
-        if command.kind == "logout":
-            if state is not State.CONNECTED:
-                raise StateError(f"logout needs a connected session (the session is {state})")
-            via = self.actions.log_out()
-            self.logout_requested = True
-            logger.info("logout from the CRM carried out (through the %s)", via)
-            return False
-        if command.kind == "takeover":
-            if state is not State.CONFLICT:
-                raise StateError(f"takeover needs the 'open elsewhere' conflict (the session is {state})")
-            if not self.actions.take_over():
-                raise ActionError("WhatsApp's 'Use here' button was not found")
-            return False
-        raise ActionError(f"unknown command {command.kind!r}")
+        """Carry out the page part of `command` (its row's start); True when it is answered already."""
+        return check(command.kind, self.session.state).start(self, command)
 
     def confirm(self, sight: Sight) -> None:
         """Answer the commands that this observation confirms, and those whose time is up."""
@@ -118,19 +89,15 @@ class CommandQueue:
             with self._guard:
                 self._pending.remove(command)
             if answer is None:
-                what = AWAITED.get(command.kind, command.kind)
+                what = COMMANDS[command.kind].awaited or command.kind
                 command.future.set_exception(ActionError(f"WhatsApp did not show {what} within "
                                                          f"{command.timeout_s:g} s"))
             else:
                 command.future.set_result(answer)
 
     def _confirmation(self, command: Command, sight: Sight) -> object | None:
-        status = self.client.status()
-        if command.kind == "pairing_code":
-            return status["pairing_code"]
-        if command.kind == "takeover" and status["state"] != State.CONFLICT.value:
-            return status
-        return None
+        confirm = COMMANDS[command.kind].confirm
+        return None if confirm is None else confirm(self.session.status(), command)
 
     def close(self, ended: Decision | None) -> None:
         """The session is over (as `ended` says, when known): every queued or pending command is answered now."""
@@ -143,15 +110,15 @@ class CommandQueue:
         for command in left:
             if command.future.done():
                 continue
-            if command.kind == "logout" and ended is not None and ended.state is State.DISCONNECTED:
-                command.future.set_result(self.client.status())
-            elif command.kind in CHAT_COMMANDS:
+            if command.kind == LOGOUT and ended is not None and ended.state is State.DISCONNECTED:
+                command.future.set_result(self.session.status())
+            elif command.kind in COMMANDS and COMMANDS[command.kind].chat:
                 self.chat.fail(command, self._ended_words())
             else:
                 command.future.set_exception(StateError(self._ended_words()))
 
     def _ended_words(self) -> str:
-        status = self.client.status()
+        status = self.session.status()
         reason = f", {status['reason']}" if status["reason"] else ""
         return f"the session ended ({status['state']}{reason}) before the command was carried out"
 

@@ -15,13 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from wa_client.clock import iso
+from wa_client.config import Settings
+from wa_client.names import Event
+from wa_client.session.ports import RecoveryPort
 from wa_client.states import Reason, State
-
-if TYPE_CHECKING:
-    from wa_client.session.client import WhatsAppClient
 
 logger = logging.getLogger(__name__)
 
@@ -81,19 +80,21 @@ class RestartPolicy:
 
 
 class Recovery:
-    """A client listener: keeps the linked marker, restarts after crashes, and starts on boot."""
+    """A session listener: keeps the linked marker, restarts after crashes, and starts on boot."""
 
-    def __init__(self, client: WhatsAppClient) -> None:
-        self.client = client
-        self.policy = RestartPolicy(client.settings.restart_backoff_s)
+    def __init__(self, session: RecoveryPort, settings: Settings, profile_dir: str | os.PathLike) -> None:
+        self.session = session
+        self.settings = settings
+        self.profile_dir = profile_dir
+        self.policy = RestartPolicy(settings.restart_backoff_s)
         self._lock = threading.Lock()
         self._handled: tuple | None = None  # the last ending looked at (since, state, reason)
 
     def __call__(self, event: str, payload: dict) -> None:
-        """React to the session's events (outside the client's lock)."""
-        if event == "ready":
-            mark_linked(self.client.profile_dir)
-        if event != "status":
+        """React to the session's events (outside the session's locks)."""
+        if event == Event.READY:
+            mark_linked(self.profile_dir)
+        if event != Event.STATUS:
             return
         with self._lock:
             ending = (payload["since"], payload["state"], payload["reason"])
@@ -101,24 +102,24 @@ class Recovery:
                 return  # the same ending again (new words for it): already handled
             self._handled = ending
         if payload["state"] == State.IDLE and payload["reason"] == Reason.NOT_LINKED:
-            forget_linked(self.client.profile_dir)
+            forget_linked(self.profile_dir)
             logger.warning("unattended start: WhatsApp asks for a QR, so the saved login is gone; waiting for "
                            "Generate QR")
         elif (payload["state"] == State.FAILED and payload["reason"] == Reason.BROWSER_CRASHED
-              and self.client.settings.restart_on_crash):
-            self.client.spawn(self._schedule, payload["since"])  # listeners must not publish events themselves
+              and self.settings.restart_on_crash):
+            self.session.spawn(self._schedule, payload["since"])  # listeners must not publish events themselves
 
     def autostart(self) -> bool:
         """WA_AUTOSTART: start the saved login now; never when the profile holds none."""
-        if not self.client.settings.autostart:
+        if not self.settings.autostart:
             return False
-        if not is_linked(self.client.profile_dir):
+        if not is_linked(self.profile_dir):
             logger.info("WA_AUTOSTART: the profile holds no saved login; waiting for Generate QR")
             return False
         logger.info("WA_AUTOSTART: reconnecting the saved login")
-        _, started = self.client.start_session(by={"via": "autostart"}, unattended=True, reason=Reason.AUTOSTART)
+        _, started = self.session.start_session(by={"via": "autostart"}, unattended=True, reason=Reason.AUTOSTART)
         if started:
-            self.client.count("autostarts")
+            self.session.count("autostarts")
         return started
 
     def _schedule(self, since: str) -> None:
@@ -126,24 +127,24 @@ class Recovery:
             delay = self.policy.next_delay()
             attempt = len(self.policy.tries) + 1
         if delay is None:
-            self.client.count("restart_give_ups")
-            self.client.explain(GAVE_UP_WORDS.format(tries=MAX_TRIES), since)
+            self.session.count("restart_give_ups")
+            self.session.explain(GAVE_UP_WORDS.format(tries=MAX_TRIES), since)
             logger.error("gave up restarting the browser: %d restarts within an hour", MAX_TRIES)
-            self.client.emit("recovery_gave_up", {"tries": MAX_TRIES})
+            self.session.emit(Event.RECOVERY_GAVE_UP, {"tries": MAX_TRIES})
             return
-        self.client.explain(RESTARTING_WORDS.format(delay=delay, attempt=attempt, tries=MAX_TRIES), since)
+        self.session.explain(RESTARTING_WORDS.format(delay=delay, attempt=attempt, tries=MAX_TRIES), since)
         logger.warning("the browser crashed; restarting it in %g s (try %d of %d this hour)", delay, attempt,
                        MAX_TRIES)
-        self.client.spawn(self._restart_later, since, delay)
+        self.session.spawn(self._restart_later, since, delay)
 
     def _restart_later(self, since: str, delay: float) -> None:
-        self.client.sleep(delay)
+        self.session.sleep(delay)
         with self._lock:
             attempt = self.policy.record_try()
-        _, started = self.client.start_session(by={"via": "recovery", "attempt": attempt}, unattended=True,
+        _, started = self.session.start_session(by={"via": "recovery", "attempt": attempt}, unattended=True,
                                                reason=Reason.RESTART_AFTER_CRASH, expect_since=since)
         if started:
-            self.client.count("crash_restarts")
+            self.session.count("crash_restarts")
         else:
             with self._lock:
                 self.policy.tries.pop()  # someone else acted meanwhile (Generate QR, Force Reset, shutdown)

@@ -1,9 +1,9 @@
 """The session worker: the one owner of a browser's driver. Observe -> decide -> act, then commands.
 
 Data runs one way: the probe reads the page into an Observation, `recognise` and `decide` turn
-it into a Decision, the worker hands the decision to the client (state, QR, events) and runs its
-effects; the CRM's commands wait in its CommandQueue (command_queue.py) and are answered through
-futures once an observation confirms them.
+it into a Decision, the worker hands the decision to its port (ports.WorkerPort: the SessionRunner,
+which records state, QR and events) and runs its effects; the CRM's commands wait in its
+CommandQueue (command_queue.py) and are answered through futures once an observation confirms them.
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
-from wa_client.browser.driver import PROBE_TIMEOUT_S, is_fatal
+from wa_client.browser.driver import PROBE_TIMEOUT_S, Browser, is_fatal
+from wa_client.chat.hub import ChatHub
 from wa_client.chat.worker import ChatWorker
+from wa_client.config import Settings
 from wa_client.jobs import Command
 from wa_client.page.actions import PageActions
 from wa_client.page.probe import PROBE_SCRIPT, Observation, probe_args
@@ -22,11 +25,8 @@ from wa_client.page.recognise import Page, Sight, recognise
 from wa_client.page.watch import Listener, WakeBudget
 from wa_client.session.command_queue import CommandQueue, first_line
 from wa_client.session.decide import Decision, Effect, Facts, decide
+from wa_client.session.ports import WorkerPort
 from wa_client.states import RUNNING, Reason, State
-
-if TYPE_CHECKING:
-    from wa_client.browser.driver import Browser
-    from wa_client.session.client import WhatsAppClient
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,20 @@ UNRESPONSIVE_ERROR = "The browser stopped answering. Click Generate QR to start 
 class SessionWorker:
     """Reads the page of one browser, for one session generation, until that session ends."""
 
-    def __init__(self, client: WhatsAppClient, browser: Browser, generation: int) -> None:
-        self.client = client
+    def __init__(self, port: WorkerPort, browser: Browser, generation: int, settings: Settings, signs: Any,
+                 hub: ChatHub, spawn: Callable[..., Any], sleep: Callable[[float], None]) -> None:
+        self.port = port  # where the decisions go (the SessionRunner); never the client
         self.browser = browser
         self.generation = generation
-        self.settings = client.settings
-        self.args = probe_args(client.signs)
-        self.actions = PageActions(browser.driver, client.signs, client.sleep)
-        self.chat = ChatWorker(client.chat, self.actions, self.settings.wa_url, client.sleep)
-        self.commands = CommandQueue(client, self.actions, self.chat)
-        self.listener = Listener(browser, self.args, client.sleep)
+        self.settings = settings
+        self.hub = hub
+        self.spawn = spawn
+        self.sleep = sleep
+        self.args = probe_args(signs)
+        self.actions = PageActions(browser.driver, signs, sleep)
+        self.chat = ChatWorker(hub, self.actions, settings.wa_url, sleep)
+        self.commands = CommandQueue(port, self.actions, self.chat)
+        self.listener = Listener(browser, self.args, sleep)
         self.wake_budget = WakeBudget(self.settings.poll_interval_s)
         self.ended: Decision | None = None
         self.last_reload = self.last_takeover = -math.inf
@@ -69,31 +73,31 @@ class SessionWorker:
     def run(self) -> None:
         """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
-            self.client.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
-            while self.client.is_current(self.generation) and self.step():
+            self.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
+            while self.port.is_current(self.generation) and self.step():
                 self._until_next_look()
         finally:
             self._close()
 
     def _until_next_look(self) -> None:
         """Listen to the page in a steady state (or poll as before) until the next probe is due."""
-        interval, state = self.settings.poll_interval_s, self.client.state
+        interval, state = self.settings.poll_interval_s, self.port.state
         starting = state is State.STARTING  # the first QR is what the front desk waits for: look at its first sign
         if self.settings.listen and starting and not self.commands.busy:
             self.listener.wait(min(interval, STARTING_POLL_S))
             return
         if not (self.settings.listen and state in LISTENING_STATES) or self.commands.busy or self.chat.busy:
-            self.client.sleep(min(interval, STARTING_POLL_S) if starting else interval)
+            self.sleep(min(interval, STARTING_POLL_S) if starting else interval)
             return
         due = time.monotonic() + self.settings.probe_interval_s  # the slow probe: the safety net
-        while self.client.is_current(self.generation) and not self.browser.crashed() and (
+        while self.port.is_current(self.generation) and not self.browser.crashed() and (
                 left := due - time.monotonic()) > 0:
             woken = self.listener.wait(min(left, PUSHED_WAIT_S if self.listener.pushed else interval))
             if woken:
-                self.client.count("page_wakes")
+                self.port.count("page_wakes")
                 delay = 0.0 if "command" in woken else self.wake_budget.delay()
                 if delay:
-                    self.client.sleep(delay)
+                    self.sleep(delay)
                 return
 
     def step(self) -> bool:
@@ -105,8 +109,8 @@ class SessionWorker:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
         try:
             self.browser.set_command_timeout(PROBE_TIMEOUT_S)
-            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
-            self.client.count("page_probes")
+            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.hub.probe_args())
+            self.port.count("page_probes")
             obs = Observation.from_probe(raw)
         except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
             return self._probe_failed(exc)
@@ -115,14 +119,14 @@ class SessionWorker:
         self.failing_since = None
         sight = recognise(obs)
         self._note(sight)
-        state = self.client.state
+        state = self.port.state
         if state not in RUNNING:
             return False
         decision = decide(state, sight, self._facts(sight))
         if decision.end:
             self._run_effects(decision.effects, sight)  # (a screenshot of the page, while there is one)
             return self._end(decision)
-        if not self.client.apply(self.generation, decision, sight):
+        if not self.port.apply(self.generation, decision, sight):
             return False
         self._run_effects(decision.effects, sight)
         self.commands.confirm(sight)
@@ -156,7 +160,7 @@ class SessionWorker:
             code = sight.obs.dom.code_expired and not sight.obs.dom.qr_expired
             via = self.actions.reload_code() if code else self.actions.reload_qr()
             if via:
-                self.client.new_qr_cycle(self.generation)
+                self.port.new_qr_cycle(self.generation)
             logger.info("%s expired; asked for fresh ones (%s)", "pairing codes" if code else "QR",
                         f"through the {via}" if via else "nothing to click")
         elif effect is Effect.TAKE_OVER:
@@ -169,9 +173,9 @@ class SessionWorker:
         elif effect is Effect.REPORT_UNRECOGNISED:
             self.unknown_reported = True
             logger.warning("WhatsApp Web shows a page the gateway does not recognise: %s", sight.obs.summary())
-            self.client.keep_screenshot(self.actions.screenshot())
+            self.port.keep_screenshot(self.actions.screenshot())
         elif effect is Effect.KEEP_SCREENSHOT:
-            self.client.keep_screenshot(self.actions.screenshot())
+            self.port.keep_screenshot(self.actions.screenshot())
         elif effect is Effect.REPORT_OTHER_TAB:
             self._log_once("other_tab", logging.ERROR, "bug: WhatsApp says another WhatsApp Web tab is open in "
                            "the gateway's own browser")
@@ -185,12 +189,12 @@ class SessionWorker:
         self.opening_since = (self.opening_since or now) if opening else None
         settings = self.settings
         return Facts(
-            elapsed_s=now - self.client.started_at(),
+            elapsed_s=now - self.port.started_at(),
             qr_timeout_s=settings.qr_timeout_s,
             start_timeout_s=settings.start_timeout_s,
             wa_url=settings.wa_url,
             proxy_url=settings.proxy_url,
-            unattended=self.client.unattended,
+            unattended=self.port.unattended,
             takeover_on_conflict=settings.takeover_on_conflict,
             logout_requested=self.commands.logout_requested,
             since_reload_s=now - self.last_reload,
@@ -221,7 +225,7 @@ class SessionWorker:
         if seen is not None and polls == DISAGREEMENT_POLLS:
             self._log_once(seen, logging.WARNING, "the DOM shows %s but WhatsApp's modules say %s; going by %s",
                            seen[0], seen[1], sight.page)
-            self.client.count("channel_disagreements")
+            self.port.count("channel_disagreements")
 
     def _log_once(self, key: object, level: int, message: str, *args: object) -> None:
         if key not in self._logged:
@@ -231,15 +235,15 @@ class SessionWorker:
     # -- endings ------------------------------------------------------------------------------
     def _end(self, decision: Decision) -> bool:
         self.ended = decision
-        self.client.end(self.generation, decision, then=self._close)  # commands answered before the teardown
+        self.port.end(self.generation, decision, then=self._close)  # commands answered before the teardown
         return False
 
     def _end_crashed(self, error: str) -> bool:
-        self.client.count("crashes")
+        self.port.count("crashes")
         return self._end(Decision(State.FAILED, Reason.BROWSER_CRASHED, error, end=True))
 
     def _probe_failed(self, exc: Exception) -> bool:
-        if not self.client.is_current(self.generation) or self.browser.closed:
+        if not self.port.is_current(self.generation) or self.browser.closed:
             return False
         crashed = self.browser.crashed()
         if crashed:
