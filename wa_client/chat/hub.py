@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wa_client.jobs import ActionError, Command
+from wa_client.names import Event
 from wa_client.states import StateError
 
 logger = logging.getLogger(__name__)
@@ -104,6 +105,19 @@ class SendError(ActionError):
 
 #: The listener the worker calls after a poll that saw acks, incoming messages or a change of `restricted`.
 ChatListener = Callable[[tuple[Ack, ...], tuple[Incoming, ...], bool], None]
+
+
+def publisher(emit: Callable[[str, dict], None]) -> ChatListener:
+    """A chat listener that puts what a poll heard on the session's bus: acks, patients' messages, the notice."""
+
+    def publish(acks: tuple[Ack, ...], incoming: tuple[Incoming, ...], restricted: bool) -> None:
+        if acks:
+            emit(Event.CHAT_ACKS, {"acks": tuple(acks)})
+        if incoming:
+            emit(Event.CHAT_INCOMING, {"messages": tuple(incoming)})
+        emit(Event.CHAT_RESTRICTED, {"restricted": bool(restricted)})
+
+    return publish
 
 
 def phone_from_jid(jid: str) -> str | None:
