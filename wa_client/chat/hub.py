@@ -6,7 +6,8 @@ route `/send?phone=DIGITS&text=...` and its Send button when the modules are abs
 worker alone runs these scripts (chat_worker.py, chat_page.py, chat_scripts.py); the CRM's side
 (queue, safeguards) lives outside wa_client's session code and talks to it through
 WhatsAppClient.send_message / new_message_id / find_sent / contact_exists / watch_messages /
-set_chat_listener / reachout_timelock. This module holds what they exchange, and the record.
+reachout_timelock, and hears what the polls saw as events on the session's bus (`publisher`: chat.acks,
+chat.incoming, chat.restricted). This module holds what they exchange, and the record.
 """
 
 from __future__ import annotations

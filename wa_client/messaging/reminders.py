@@ -1,7 +1,7 @@
 """The outbox's rules for reminders: scheduled, cancelled, quiet hours, a patient's STOP, replies, the reach-out lock.
 
-The Outbox holds one Reminders and asks it which message is due, whether the hours allow a send, and what a
-patient's message means; the rules themselves are pure (send_policy, opt_outs), the records in the outbox's file.
+The outbox and its sender share one Reminders and ask it which message is due, whether the hours allow a send,
+and what a patient's message means; the rules themselves are pure (policy, opt_outs), the records in the outbox's file.
 """
 
 from __future__ import annotations
