@@ -135,3 +135,15 @@ def test_a_drain_applies_what_was_heard_after_the_senders_loop_stopped(outbox, b
     wa_id = outbox.store.get(view["id"])["wa_id"]
     bus_session.sleep = lambda s: publisher(bus_session.emit)((Ack(wa_id, 1),), (), False)
     assert outbox.drain(timeout=5) is True and outbox.message(view["id"])["status"] == "sent"
+
+
+def test_the_session_client_offers_everything_the_messaging_port_names(tmp_path):
+    """ports.Session is what messaging may use of the session: WhatsAppClient must offer each of its members."""
+    from wa_client import WhatsAppClient
+    from wa_client.messaging.ports import Session as Port
+
+    named = {n for n in vars(Port) if not n.startswith("_")}
+    assert {"send_message", "new_message_id", "find_sent", "subscribe", "emit", "state"} <= named
+    client = WhatsAppClient(Settings(profile_dir=str(tmp_path / "profile")))
+    assert [n for n in sorted(named) if not callable(getattr(client, n, None)) and n != "state"] == []
+    assert client.state.value == "idle"
