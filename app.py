@@ -32,14 +32,17 @@ from flask import Flask
 
 from wa_client import ConfigError, Settings, WhatsAppClient, disk
 from wa_client.browser.profile import ProfileInUse
+from wa_client.chat.hub import publisher as chat_publisher
 from wa_client.config import cli as wa_cli
 from wa_client.disk import data_dir as outbox_dir
+from wa_client.messaging.contacts import ContactBook
+from wa_client.messaging.outbox import Outbox
 from wa_client.names import Event
 from wa_client.notify.alerts import Notifier
 from wa_client.notify.journal import FILE_NAME as JOURNAL_FILE
 from wa_client.notify.journal import EventJournal
 from wa_client.notify.webhooks import WebhookSender
-from web import EXTENSION, api, errors, events, messages, metrics, realtime
+from web import EXTENSION, api, errors, events, messages, metrics, opt_outs, realtime
 from web.logs import attach_session, configure_logging
 from web.server import guards, lifecycle, listen, serving
 
@@ -52,7 +55,7 @@ NOTIFIER, WEBHOOKS = "wa_notifier", "wa_webhooks"
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
-    """Build the app: settings, its Socket.IO server, the one session client, its metrics and the routes."""
+    """Build the app: settings, its Socket.IO server, the one session client, the outbox beside it, the routes."""
     settings = _settings(config)
     guards.trusted_proxies(settings)  # a ConfigError now, not at the first request
     app = Flask(__name__)
@@ -68,7 +71,10 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.extensions[NOTIFIER], app.extensions[WEBHOOKS] = notifier, webhooks
     metrics.init_app(app, client, webhooks=webhooks, notifier=notifier)
     app.register_blueprint(api.bp)  # the HTTP API, and the guards of every request
-    messages.init_app(app)  # POST /messages and the outbox behind it
+    outbox = Outbox(client, settings)  # messaging: listens to the session's bus, sends once WhatsApp connects
+    client.set_chat_listener(chat_publisher(client.emit))  # acks and patients' messages as bus events
+    messages.init_app(app, outbox, ContactBook(client, settings.contact_cache_s))  # POST /messages, /contacts
+    opt_outs.init_app(app)  # /opt-outs (the records live in the outbox's file)
     return app
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wa_client import Settings, State
+from wa_client.chat.hub import publisher
 from wa_client.messaging.outbox import Outbox
 
 START = 1_800_000_000.0  # 2027-01-15 08:00 UTC, a Friday
@@ -97,3 +98,17 @@ def drain(outbox: Outbox, steps: int = 20) -> None:
     for _ in range(steps):
         if outbox.step() != 0.0:
             return
+
+
+def publish(outbox: Outbox, acks=(), incoming=(), restricted: bool = False) -> None:
+    """What one chat poll puts on the session's bus (wa_client.chat.hub.publisher), as the outbox's ledger hears it.
+
+    Only queued, as on the session's thread: the sender applies it in its next turn.
+    """
+    publisher(outbox.ledger)(tuple(acks), tuple(incoming), restricted)
+
+
+def hear(outbox: Outbox, acks=(), incoming=(), restricted: bool = False) -> None:
+    """A chat poll's events, then the sender's turn that applies them (what on_chat did at once before)."""
+    publish(outbox, acks, incoming, restricted)
+    outbox.hear()

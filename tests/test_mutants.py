@@ -17,6 +17,7 @@ import pytest
 from tests.gateway import connected
 from tests.helpers import wait_until
 from tests.receivers import Receiver
+from tests.reminder_fakes import hear
 from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox, session  # noqa: F401 - fixtures
 from wa_client.notify.webhooks import WebhookSender, sign, verify
 from web.api_spec import document
@@ -134,14 +135,14 @@ def test_resumed_while_the_restriction_notice_still_shows_sending_goes_on(make_o
     outbox = make_outbox()
     for n in range(3):
         outbox.submit(PHONE, f"m{n}")
-    outbox.on_chat((), (), True)
+    hear(outbox, (), (), True)
     assert outbox.paused and outbox.summary()["pause_reason"] == "restricted"
     outbox.resume()
-    outbox.on_chat((), (), True)  # the next poll still sees the notice
+    hear(outbox, (), (), True)  # the next poll still sees the notice
     outbox.step()
     assert not outbox.paused and len(session.sends) == 1
-    outbox.on_chat((), (), False)
-    outbox.on_chat((), (), True)  # it went away and came back: a new warning
+    hear(outbox, (), (), False)
+    hear(outbox, (), (), True)  # it went away and came back: a new warning
     outbox.step()
     assert outbox.paused and len(session.sends) == 1
 

@@ -9,7 +9,7 @@ import pytest
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
 from tests.receivers import Hook
-from tests.reminder_fakes import START, Incoming, Session, drain, make_outbox
+from tests.reminder_fakes import START, Incoming, Session, drain, hear, make_outbox
 from wa_client.messaging.opt_outs import DEFAULT_WORDS, is_opt_out, parse_words
 
 WORDS = parse_words(DEFAULT_WORDS)
@@ -36,7 +36,7 @@ def test_a_patients_stop_cancels_what_waits_and_is_kept_on_disk(tmp_path, sessio
     outbox = make_outbox(tmp_path, session, clock)
     waiting, _ = outbox.submit("5511999990000", "amanhã", send_at=START + 3600)
     other, _ = outbox.submit("5511999990001", "outro", send_at=START + 3600)
-    outbox.on_chat((), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "Stop", START),), False)
+    hear(outbox, (), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "Stop", START),), False)
     view = outbox.message(waiting["id"])
     assert (view["status"], view["reason"]) == ("cancelled", "opted_out")
     assert outbox.message(other["id"])["status"] == "queued"
@@ -54,7 +54,7 @@ def test_a_patients_stop_cancels_what_waits_and_is_kept_on_disk(tmp_path, sessio
 
 def test_cancelar_is_an_appointment_not_an_opt_out(tmp_path, session, clock):
     outbox = make_outbox(tmp_path, session, clock)
-    outbox.on_chat((), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "CANCELAR", START),), False)
+    hear(outbox, (), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "CANCELAR", START),), False)
     assert outbox.reminders.listing() == [] and session.named("contact.opted_out") == []
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.reminder_fakes import hear, publish
 from wa_client import ConfigError, Settings, State
 from wa_client.config.values import parse_gap
 from wa_client.messaging.contacts import ContactBook
@@ -161,11 +162,11 @@ def test_gap_setting_refuses_nonsense_in_words(raw):
 
 def test_gap_is_drawn_reproducibly_within_the_range(make_outbox):
     outbox = make_outbox(send_gap_s="15-45")
-    outbox.rng = random.Random(7)
-    draws = [outbox.draw_gap() for _ in range(200)]
+    outbox.policy.rng = random.Random(7)
+    draws = [outbox.policy.draw_gap() for _ in range(200)]
     assert all(15 <= d <= 45 for d in draws)
-    outbox.rng = random.Random(7)
-    assert [outbox.draw_gap() for _ in range(200)] == draws
+    outbox.policy.rng = random.Random(7)
+    assert [outbox.policy.draw_gap() for _ in range(200)] == draws
 
 
 def test_the_file_is_private_and_outside_the_profile(make_outbox, tmp_path):
@@ -280,9 +281,9 @@ def test_acks_move_forward_only_and_each_change_is_an_event(make_outbox, session
     view, _ = outbox.submit("5511999990000", "hi")
     outbox.step()
     session.events.clear()
-    outbox.on_chat((Ack("wa1", 2),), (), False)
-    outbox.on_chat((Ack("wa1", 3),), (), False)
-    outbox.on_chat((Ack("wa1", 2), Ack("wa1", 1), Ack("wa1", -1)), (), False)
+    hear(outbox, (Ack("wa1", 2),), (), False)
+    hear(outbox, (Ack("wa1", 3),), (), False)
+    hear(outbox, (Ack("wa1", 2), Ack("wa1", 1), Ack("wa1", -1)), (), False)
     assert statuses(session) == [(view["id"], "delivered"), (view["id"], "read")]
     record = outbox.message(view["id"])
     assert record["status"] == "read" and record["delivered_at"] and record["read_at"]
@@ -293,7 +294,7 @@ def test_a_read_ack_without_delivered_fills_both_times(make_outbox, session):
     outbox = make_outbox()
     view, _ = outbox.submit("5511999990000", "hi")
     outbox.step()
-    outbox.on_chat((Ack("wa1", 3),), (), False)
+    hear(outbox, (Ack("wa1", 3),), (), False)
     record = outbox.message(view["id"])
     assert record["status"] == "read" and record["delivered_at"] == record["read_at"]
 
@@ -302,7 +303,7 @@ def test_an_error_ack_fails_the_message_as_rejected(make_outbox, session):
     outbox = make_outbox()
     view, _ = outbox.submit("5511999990000", "hi")
     outbox.step()
-    outbox.on_chat((Ack("wa1", -1),), (), False)
+    hear(outbox, (Ack("wa1", -1),), (), False)
     record = outbox.message(view["id"])
     assert (record["status"], record["reason"]) == ("failed", "rejected")
 
@@ -339,7 +340,7 @@ def test_a_success_between_failures_starts_the_count_again(make_outbox, session)
         outbox.submit("5511999990000", f"m{n}")
     session.failures = [SendError("rejected")]
     outbox.step(), outbox.step()
-    outbox.on_chat((Ack("wa1", 1),), (), False)  # the server took it
+    hear(outbox, (Ack("wa1", 1),), (), False)  # the server took it
     session.failures = [SendError("rejected")]
     outbox.step(), outbox.step()
     assert not outbox.paused and len(session.sends) == 2
@@ -350,16 +351,16 @@ def test_a_send_that_the_server_refuses_later_is_a_failure_in_the_row(make_outbo
     for n in range(3):
         outbox.submit("5511999990000", f"m{n}")
     outbox.step()
-    outbox.on_chat((Ack("wa1", -1),), (), False)
+    hear(outbox, (Ack("wa1", -1),), (), False)
     outbox.step()  # added to the chat: not yet a success
-    outbox.on_chat((Ack("wa2", -1),), (), False)
+    hear(outbox, (Ack("wa2", -1),), (), False)
     assert outbox.paused and len(session.sends) == 2
 
 
 def test_the_restriction_notice_pauses_at_once(make_outbox, session):
     outbox = make_outbox()
     outbox.submit("5511999990000", "hi")
-    outbox.on_chat((), (), True)
+    hear(outbox, (), (), True)
     outbox.step()
     assert outbox.paused and outbox.summary()["pause_reason"] == "restricted" and session.sends == []
 
@@ -417,8 +418,8 @@ def test_incoming_messages_are_kept_once_and_listed_after_a_cursor(make_outbox, 
     outbox = make_outbox()
     one = Incoming("in1", "+5511988880000", "5511988880000@c.us", "Confirmo", 1_800_000_000.0, "chat")
     two = Incoming("in2", None, "12345@lid", "Sim", 1_800_000_001.0, "chat")
-    outbox.on_chat((), (one, two), False)
-    outbox.on_chat((), (one,), False)  # drained twice: kept once
+    hear(outbox, (), (one, two), False)
+    hear(outbox, (), (one,), False)  # drained twice: kept once
     received = [p for e, p in session.events if e == "message.received"]
     assert [(p["id"], p["from"], p["text"]) for p in received] == [("in1", "+5511988880000", "Confirmo"),
                                                                      ("in2", None, "Sim")]
@@ -464,7 +465,7 @@ def test_an_ack_that_comes_before_the_send_returns_is_not_lost(make_outbox, sess
 
     def send_and_ack_at_once(phone, text):
         sent = real_send(phone, text)
-        outbox.on_chat((Ack(sent.wa_id, -1),), (), False)  # the worker's next poll, before send() stores the id
+        publish(outbox, (Ack(sent.wa_id, -1),))  # the same poll, on the session's thread, before send() stores the id
         return sent
 
     session.send_message = send_and_ack_at_once

@@ -6,7 +6,7 @@ import pytest
 
 from tests.gateway import SocketEvents
 from tests.helpers import wait_until
-from tests.reminder_fakes import START, Incoming, Session, drain, make_outbox
+from tests.reminder_fakes import START, Incoming, Session, drain, hear, make_outbox
 
 
 def received(session: Session) -> list[dict]:
@@ -20,7 +20,7 @@ def test_a_quoted_reminder_is_named_and_the_last_one_too(tmp_path, session, cloc
     drain(outbox)
     first_key = outbox.message(first["id"])["wa_id"]
     quoted = first_key.rsplit("_", 1)[-1]
-    outbox.on_chat((), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "confirmo", START, quoted_id=quoted),
+    hear(outbox, (), (Incoming("in1", "+5511999990000", "5511999990000@c.us", "confirmo", START, quoted_id=quoted),
                         Incoming("in2", "+5511999990000", "5511999990000@c.us", "obrigado", START)), False)
     assert [(m["in_reply_to"], m["last_sent_id"]) for m in received(session)] == [
         (first["id"], second["id"]), (None, second["id"])]
@@ -29,7 +29,7 @@ def test_a_quoted_reminder_is_named_and_the_last_one_too(tmp_path, session, cloc
 
 def test_an_unknown_quote_and_a_stranger_match_nothing(tmp_path, session, clock):
     outbox = make_outbox(tmp_path, session, clock)
-    outbox.on_chat((), (Incoming("in1", "+5511977770000", "5511977770000@c.us", "oi", START, quoted_id="3EB0FFFF"),),
+    hear(outbox, (), (Incoming("in1", "+5511977770000", "5511977770000@c.us", "oi", START, quoted_id="3EB0FFFF"),),
                    False)
     assert [(m["in_reply_to"], m["last_sent_id"]) for m in received(session)] == [(None, None)]
 
@@ -40,7 +40,7 @@ def test_a_reply_from_an_lid_chat_gets_the_number_the_gateway_sent_to(tmp_path, 
         "Sent", (), {"wa_id": "true_98765@lid_3EB0AAAA", "to_jid": "98765@lid", "via": "modules"})()
     sent, _ = outbox.submit("5511999990000", "lembrete")
     drain(outbox)
-    outbox.on_chat((), (Incoming("in1", None, "98765@lid", "ok", START, quoted_id="3EB0AAAA"),
+    hear(outbox, (), (Incoming("in1", None, "98765@lid", "ok", START, quoted_id="3EB0AAAA"),
                         Incoming("in2", None, "11111@lid", "quem?", START)), False)
     assert [(m["from"], m["from_jid"], m["in_reply_to"], m["last_sent_id"]) for m in received(session)] == [
         ("+5511999990000", "98765@lid", sent["id"], sent["id"]), (None, "11111@lid", None, None)]

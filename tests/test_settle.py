@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.reminder_fakes import hear, publish
 from tests.test_outbox import Ack, Clock, FakeSession, Found, SendError
 from wa_client import Settings, State
 from wa_client.messaging.outbox import Outbox
@@ -139,7 +140,7 @@ def test_a_message_at_the_clock_stays_sending_until_the_server_ack(make_outbox, 
     assert record["status"] == "sending" and record["wa_id"] and record["sent_at"] is None
     assert outbox.message(view["id"])["status"] == "queued"  # never an internal status in the API
     assert record["wa_id"] in session.watched  # its ticks are followed already
-    outbox.on_chat((Ack(record["wa_id"], 1),), (), False)
+    hear(outbox, (Ack(record["wa_id"], 1),), (), False)
     assert outbox.message(view["id"])["status"] == "sent"
 
 
@@ -253,7 +254,7 @@ def test_a_graceful_stop_waits_for_the_server_ack_of_the_last_send(make_outbox, 
     view, _ = outbox.submit("5511999990000", "a")
     outbox.step()  # at the clock
     wa_id = raw(outbox, view["id"])["wa_id"]
-    session.sleep = lambda s: outbox.on_chat((Ack(wa_id, 1),), (), False)  # the ack comes while it waits
+    session.sleep = lambda s: publish(outbox, (Ack(wa_id, 1),))  # the ack comes (on the bus) while it waits
     assert outbox.drain(timeout=5) is True and outbox.message(view["id"])["status"] == "sent"
 
 
@@ -279,9 +280,9 @@ def test_the_watch_list_holds_only_what_can_still_change_and_is_capped(make_outb
         outbox.submit("5511999990000", f"m{i}")
         outbox.step()
     rows = outbox.store.listing("out", 0, 10)
-    outbox.on_chat((Ack(rows[0]["wa_id"], 3),), (), False)  # read: nothing left to change
+    hear(outbox, (Ack(rows[0]["wa_id"], 3),), (), False)  # read: nothing left to change
     assert sorted(session.watched) == sorted(r["wa_id"] for r in rows[1:])
     clock.now += 8 * 86400  # older than 7 days
-    outbox.on_chat((Ack(rows[1]["wa_id"], 2),), (), False)
+    hear(outbox, (Ack(rows[1]["wa_id"], 2),), (), False)
     assert session.watched == []
     assert len(outbox.store.watched(0, limit=1)) == 1

@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import wait_until
 from tests.receivers import JsonReceiver
-from tests.reminder_fakes import START, Incoming, drain, make_outbox
+from tests.reminder_fakes import START, Incoming, drain, hear, make_outbox
 from wa_client.clock import iso
 from wa_client.messaging.policy import Timelock, after_timelock_refusal, may_send_to
 from wa_client.notify.alerts import Notifier
@@ -34,7 +34,7 @@ def test_a_refusal_waits_while_the_lock_holds_and_fails_after(lock, now, action)
 
 def test_under_the_lock_first_messages_wait_and_replies_go(tmp_path, session, clock):
     outbox = make_outbox(tmp_path, session, clock)
-    outbox.on_chat((), (Incoming("in1", "+" + KNOWN, KNOWN + "@c.us", "olá", START),), False)
+    hear(outbox, (), (Incoming("in1", "+" + KNOWN, KNOWN + "@c.us", "olá", START),), False)
     session.lock = {"active": True, "until": START + 600}
     first, _ = outbox.submit(NEW, "primeira mensagem")
     reply, _ = outbox.submit(KNOWN, "resposta")

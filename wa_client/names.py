@@ -28,6 +28,10 @@ class Event(StrEnum):
     RECOVERY_GAVE_UP = "recovery_gave_up"
     WEBHOOK_DROPPED = "webhook.dropped"
     OUTBOX_TIMELOCKED = "outbox.timelocked"
+    # internal: what the session's chat poll heard (wa_client/chat/hub.py publishes, the outbox's ledger listens)
+    CHAT_ACKS = "chat.acks"  # {"acks": tuple[Ack, ...]}
+    CHAT_INCOMING = "chat.incoming"  # {"messages": tuple[Incoming, ...]}
+    CHAT_RESTRICTED = "chat.restricted"  # {"restricted": bool}, after every poll that heard something
 
 
 #: The events that leave the process, in the order the API documents them.

@@ -14,7 +14,7 @@ from wa_client.messaging.contacts import ContactBook
 from wa_client.messaging.outbox import IdempotencyConflict, Outbox
 from wa_client.messaging.policy import parse_send_at
 from wa_client.messaging.reminders import OptedOut
-from web import EXTENSION, get_client
+from web import get_client
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +46,11 @@ CONTACT_NOT_CONNECTED = "WhatsApp is not connected (the session is {state}); onl
 messages = Blueprint("messages", __name__)
 
 
-def init_app(app: Flask) -> None:
-    """Register the routes and the outbox (its file opens on first use, its sender when WhatsApp connects)."""
-    client = app.extensions[EXTENSION]
-    settings = client.settings
-    app.extensions[OUTBOX] = Outbox(client, settings)
-    app.extensions[CONTACTS] = ContactBook(client, settings.contact_cache_s)
+def init_app(app: Flask, outbox: Outbox, contacts: ContactBook) -> None:
+    """Register the routes over the outbox and the contact book that create_app built beside the client."""
+    app.extensions[OUTBOX] = outbox
+    app.extensions[CONTACTS] = contacts
     app.register_blueprint(messages)
-    from web import opt_outs  # its routes use get_outbox from here
-
-    opt_outs.init_app(app)
 
 
 def get_outbox() -> Outbox:

@@ -6,7 +6,8 @@ route `/send?phone=DIGITS&text=...` and its Send button when the modules are abs
 worker alone runs these scripts (chat_worker.py, chat_page.py, chat_scripts.py); the CRM's side
 (queue, safeguards) lives outside wa_client's session code and talks to it through
 WhatsAppClient.send_message / new_message_id / find_sent / contact_exists / watch_messages /
-set_chat_listener / reachout_timelock. This module holds what they exchange, and the record.
+reachout_timelock, and hears what the polls saw as events on the session's bus (`publisher`: chat.acks,
+chat.incoming, chat.restricted). This module holds what they exchange, and the record.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wa_client.jobs import ActionError, Command
+from wa_client.names import Event
 from wa_client.states import StateError
 
 logger = logging.getLogger(__name__)
@@ -104,6 +106,19 @@ class SendError(ActionError):
 
 #: The listener the worker calls after a poll that saw acks, incoming messages or a change of `restricted`.
 ChatListener = Callable[[tuple[Ack, ...], tuple[Incoming, ...], bool], None]
+
+
+def publisher(emit: Callable[[str, dict], None]) -> ChatListener:
+    """A chat listener that puts what a poll heard on the session's bus: acks, patients' messages, the notice."""
+
+    def publish(acks: tuple[Ack, ...], incoming: tuple[Incoming, ...], restricted: bool) -> None:
+        if acks:
+            emit(Event.CHAT_ACKS, {"acks": tuple(acks)})
+        if incoming:
+            emit(Event.CHAT_INCOMING, {"messages": tuple(incoming)})
+        emit(Event.CHAT_RESTRICTED, {"restricted": bool(restricted)})
+
+    return publish
 
 
 def phone_from_jid(jid: str) -> str | None:

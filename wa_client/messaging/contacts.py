@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+
+from wa_client.messaging.ports import Session
 
 __all__ = ["ContactBook"]
 
@@ -12,7 +13,7 @@ __all__ = ["ContactBook"]
 class ContactBook:
     """Whether numbers have WhatsApp, asked of the session and remembered for WA_CONTACT_CACHE_S."""
 
-    def __init__(self, client: Any, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: Session, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.client, self.ttl_s, self.clock = client, ttl_s, clock
         self._known: dict[str, tuple[bool, float]] = {}
 

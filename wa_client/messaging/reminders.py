@@ -1,7 +1,7 @@
 """The outbox's rules for reminders: scheduled, cancelled, quiet hours, a patient's STOP, replies, the reach-out lock.
 
-The Outbox holds one Reminders and asks it which message is due, whether the hours allow a send, and what a
-patient's message means; the rules themselves are pure (send_policy, opt_outs), the records in the outbox's file.
+The outbox and its sender share one Reminders and ask it which message is due, whether the hours allow a send,
+and what a patient's message means; the rules themselves are pure (policy, opt_outs), the records in the outbox's file.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from wa_client.clock import fingerprint, iso
 from wa_client.config import Settings
 from wa_client.config.values import load_timezone, parse_send_hours
 from wa_client.messaging.opt_outs import OptOuts, is_opt_out, parse_words, view
-from wa_client.messaging.policy import Timelock, after_timelock_refusal, may_send_to
+from wa_client.messaging.policy import Timelock, after_timelock_refusal, may_send_to, quiet_until
+from wa_client.messaging.ports import Session
 from wa_client.messaging.schedule import Schedule
 from wa_client.messaging.store import message_view
+from wa_client.names import Event
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ class OptedOut(ValueError):
 class Reminders:
     """Scheduling, quiet hours, opt-outs, replies and the reach-out lock for one outbox."""
 
-    def __init__(self, client: Any, settings: Settings, clock: Callable[[], float]) -> None:
+    def __init__(self, client: Session, settings: Settings, clock: Callable[[], float]) -> None:
         self.client, self.clock = client, clock
         self.hours = parse_send_hours(settings.send_hours)
         self.zone = load_timezone(settings.timezone)
@@ -53,8 +55,7 @@ class Reminders:
     # -- the sender ------------------------------------------------------------------------------
     def quiet_until(self, now: float) -> float | None:
         """When quiet hours end (epoch seconds), or None when sending is allowed now."""
-        opens = self.hours.next_open(now, self.zone)
-        return opens if opens > now else None
+        return quiet_until(self.hours, self.zone, now)
 
     def timelock(self) -> Timelock:
         """The reach-out lock as the page last said it; a person is told when it starts."""
@@ -63,7 +64,7 @@ class Reminders:
         if lock.active and not self._locked:
             until = iso(lock.until) if lock.until is not None else None
             logger.warning("WhatsApp's reach-out time lock is on (until %s)", until or "an unknown time")
-            self.client.emit("outbox.timelocked", {"active": True, "until": until})
+            self.client.emit(Event.OUTBOX_TIMELOCKED, {"active": True, "until": until})
         self._locked = lock.active
         return lock
 
@@ -108,7 +109,7 @@ class Reminders:
             self._emit_cancelled(row)
         if created:
             logger.info("%s opted out (%s)", fingerprint(phone), source)
-            self.client.emit("contact.opted_out", view(record))
+            self.client.emit(Event.CONTACT_OPTED_OUT, view(record))
         return view(record), created
 
     def opt_in(self, phone: str) -> dict | None:
@@ -122,8 +123,8 @@ class Reminders:
 
     def _emit_cancelled(self, row: dict) -> None:
         shown = message_view(row)
-        self.client.emit("message.status", shown)
-        self.client.emit("message.cancelled", shown)
+        self.client.emit(Event.MESSAGE_STATUS, shown)
+        self.client.emit(Event.MESSAGE_CANCELLED, shown)
 
     # -- what the session tells ----------------------------------------------------------------
     def sender_phone(self, message: Any) -> str | None:

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from wa_client.messaging.ports import Session
+
 #: A message WhatsApp shows with a clock (ack 0) this long while connected is settled like after a restart.
 HELD_AT_CLOCK_S = 60.0
 #: Look-ups that could not answer at all (an error, not "unreadable") before the message is failed unconfirmed.
@@ -50,7 +52,7 @@ def migrate_exactly_once(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS outgoing_msg_id ON outgoing (msg_id)")
 
 
-def choose_id(client: Any) -> str | None:
+def choose_id(client: Session) -> str | None:
     """WhatsApp's id for the next message (WAWebMsgKey.newId()); None on the page route (no modules)."""
     new_id = getattr(client, "new_message_id", None)
     if new_id is None:
@@ -178,7 +180,7 @@ class SendingRecord:
 class Settler:
     """Looks up what is left `sending` through client.find_sent and applies the answers; the outbox calls it."""
 
-    def __init__(self, client: Any, record: SendingRecord, emit: Any, make_lookup: Any = LookupRow,
+    def __init__(self, client: Session, record: SendingRecord, emit: Any, make_lookup: Any = LookupRow,
                  log: Any = None) -> None:
         self.client, self.record, self.emit, self.make_lookup = client, record, emit, make_lookup
         self.log = log
