@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .browser import PROBE_TIMEOUT_S, is_fatal
@@ -21,7 +22,7 @@ from .decide import Decision, Effect, Facts, decide
 from .page import Page, Sight, recognise
 from .probe import PROBE_SCRIPT, Observation, probe_args
 from .states import RUNNING, Reason, State
-from .watch import Listener, WakeBudget
+from .watch import Listener, WakeBudget, heard_logout
 
 if TYPE_CHECKING:
     from .browser import Browser
@@ -55,6 +56,8 @@ class SessionWorker:
         self.listener = Listener(browser, self.args, client.sleep)
         self.wake_budget = WakeBudget(self.settings.poll_interval_s)
         self.ended: Decision | None = None
+        self.last_obs: Observation | None = None  # the last probe's, for a wake that names a logout
+        self.heard_logout = False
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
         self.opening_since: float | None = None
@@ -90,7 +93,8 @@ class SessionWorker:
             woken = self.listener.wait(min(left, PUSHED_WAIT_S if self.listener.pushed else interval))
             if woken:
                 self.client.count("page_wakes")
-                delay = 0.0 if "command" in woken else self.wake_budget.delay()
+                self.heard_logout = heard_logout(woken, self.args)  # the page's own logout event: no probe
+                delay = 0.0 if "command" in woken or self.heard_logout else self.wake_budget.delay()
                 if delay:
                     self.client.sleep(delay)
                 return
@@ -102,15 +106,19 @@ class SessionWorker:
         crashed = self.browser.crashed()
         if crashed:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
-        try:
-            self.browser.set_command_timeout(PROBE_TIMEOUT_S)
-            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
-            self.client.count("page_probes")
-            obs = Observation.from_probe(raw)
-        except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
-            return self._probe_failed(exc)
-        finally:
-            self.browser.set_command_timeout(None)
+        heard, self.heard_logout = self.heard_logout, False
+        if heard and self.last_obs is not None:  # a probe now would wait for the page to leave (chromedriver)
+            raw, obs = None, replace(self.last_obs, logout_seen=True)
+        else:
+            try:
+                self.browser.set_command_timeout(PROBE_TIMEOUT_S)
+                raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.client.chat.probe_args())
+                self.client.count("page_probes")
+                obs = self.last_obs = Observation.from_probe(raw)
+            except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
+                return self._probe_failed(exc)
+            finally:
+                self.browser.set_command_timeout(None)
         self.failing_since = None
         sight = recognise(obs)
         self._note(sight)

@@ -176,6 +176,7 @@ class WorkerSide(SessionRecord):
             self._flush()
             if then is not None:
                 then()
+            self.sleep(0)  # the new state goes out (Socket.IO, waiting readers) before the teardown's /proc scans
             cleared = bool(decision.delete_profile and browser is not None and browser.remote
                            and remote.clear_live(browser, self.settings.wa_url))
             if browser is not None:
