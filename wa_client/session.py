@@ -58,6 +58,7 @@ class SessionWorker:
         self.ended: Decision | None = None
         self.last_obs: Observation | None = None  # the last probe's, for a wake that names a logout
         self.heard_logout = False
+        self.listener_started = False
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
         self.opening_since: float | None = None
@@ -71,11 +72,19 @@ class SessionWorker:
     def run(self) -> None:
         """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
-            self.client.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
             while self.client.is_current(self.generation) and self.step():
+                self._open_push_channel()
                 self._until_next_look()
         finally:
             self._close()
+
+    def _open_push_channel(self) -> None:
+        """Once past starting (the first QR is out): BiDi opens beside the probes. Its round trips through
+        chromedriver held up the first probes by a few hundred ms when it opened at once."""
+        if self.listener_started or self.client.state is State.STARTING:
+            return
+        self.listener_started = True
+        self.client.spawn(self.listener.start, self.listener.context())
 
     def _until_next_look(self) -> None:
         """Listen to the page in a steady state (or poll as before) until the next probe is due."""
