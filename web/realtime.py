@@ -22,7 +22,7 @@ from .shield import SocketIOShield
 logger = logging.getLogger(__name__)
 
 EXTENSION = "socketio"  # where Flask-SocketIO's init_app puts itself
-TAKE_TURNS_EVERY = 4  # answers between two yields to the other connections (_take_turns)
+TAKE_TURNS_EVERY = 8  # answers between two yields to the other connections (_take_turns)
 _answers = 0
 
 
