@@ -1,7 +1,8 @@
 """`make bench`: the gateway against the WhatsApp Web simulator in real Chromium, next to its physical floors.
 
 Prints a table (and writes bench/results.md): each figure is the median of several runs, compared in the
-same run with its floor where there is one. Usage: `python bench/run.py [--runs 5] [--no-write]`.
+same run with its floor where there is one. Usage: `python bench/run.py [--runs 5] [--no-write]
+[--only session,load,idle,heavy,store]` (with --only, nothing is written).
 """
 
 from __future__ import annotations
@@ -47,14 +48,16 @@ logger = logging.getLogger("bench")
 RESULTS = REPO_ROOT / "bench" / "results.md"
 PHASE1_BUDGET_S = 150.0  # leaves time for the load and idle phases within the 5-minute limit
 PAGE_SETTLE_S = 1.2
+PHASES = frozenset({"session", "load", "idle", "heavy", "store"})  # --only picks some
 LOAD_FIRST_REF_S = 120.0  # during the load test the QR must not rotate
 
 
 class Bench:
     """One benchmark run: the simulator, the gateway, the floors, and every sample taken."""
 
-    def __init__(self, runs: int) -> None:
+    def __init__(self, runs: int, only: frozenset[str] = PHASES) -> None:
         self.runs = runs
+        self.only = only
         self.began = time.monotonic()
         self.home = Path(tempfile.mkdtemp(prefix="wa-bench-"))
         self.samples: dict[str, list[float]] = {}
@@ -91,11 +94,15 @@ class Bench:
         self.gateway = Gateway.start(self.sim.url, name="bench-gateway", **MESSAGES_NO_GAP)
         self.gateway_home = str(self.gateway.home)
         self.say(f"simulator at {self.sim.url}, gateway at {self.gateway.url} (pid {self.gateway.proc.pid})")
-        self.session_runs()
-        self.load_and_idle()
-        heavy_phase(self, self.gateway, self.sim.url, MESSAGES_NO_GAP)
-        self.say(f"filling a store of {store_scale.MESSAGES:,} messages")
-        self.store_figures = store_scale.measure(self.sim.url)  # its own gateway, no session: the store alone
+        if "session" in self.only:
+            self.session_runs()
+        if self.only & {"load", "idle"}:
+            self.load_and_idle()
+        if "heavy" in self.only:
+            heavy_phase(self, self.gateway, self.sim.url, MESSAGES_NO_GAP)
+        if "store" in self.only:
+            self.say(f"filling a store of {store_scale.MESSAGES:,} messages")
+            self.store_figures = store_scale.measure(self.sim.url)  # its own gateway, no session: the store alone
 
     def session_runs(self) -> None:
         """First QR (alternating with the bare floor), rotations, scan, reset, logout: `runs` times."""
@@ -166,7 +173,11 @@ class Bench:
         sim.configure(first_ref_s=LOAD_FIRST_REF_S)
         scenarios.time_to_first_qr(gw)
         gw.note_processes()
-        self.load_test()
+        if "load" in self.only:
+            self.load_test()
+        if "idle" not in self.only:
+            scenarios.force_reset(gw)
+            return
         scenarios.scan_to_connected(gw, sim)
         gw.note_processes()
         time.sleep(1.0)  # let the chats screen settle
@@ -298,6 +309,14 @@ class Bench:
         return problems
 
 
+def _phases(text: str) -> frozenset[str]:
+    """--only's value: known phase names."""
+    picked = frozenset(name.strip() for name in text.split(",") if name.strip())
+    if not picked or picked - PHASES:
+        raise argparse.ArgumentTypeError(f"phases are {', '.join(sorted(PHASES))}")
+    return picked
+
+
 def _is_driver(pid: int) -> bool:
     found = procs.info(pid)
     return found is not None and found.name.startswith(procs.DRIVER_NAMES)
@@ -317,10 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/run.py", description=__doc__)
     parser.add_argument("--runs", type=int, default=5, help="session runs (each figure's median is over them)")
     parser.add_argument("--no-write", action="store_true", help="do not write bench/results.md")
+    parser.add_argument("--only", type=_phases, default=PHASES,
+                        help=f"comma-separated phases to run, of {', '.join(sorted(PHASES))} (implies --no-write)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     _stop_on_sigterm()
-    bench = Bench(max(1, args.runs))
+    bench = Bench(max(1, args.runs), args.only)
     bench.say(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
     failure: BaseException | None = None
     try:
@@ -341,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{os.cpu_count()} CPUs, total runtime {runtime:.0f} s")
     for note in bench.notes + problems:
         print(f"note: {note}")
-    if not args.no_write:
+    if not args.no_write and args.only == PHASES:
         facts = figures.facts(runtime, bench.load_tool, bench.loading_s)
         RESULTS.write_text(report.markdown(rows, facts, notes, bench.samples))
         print(f"written to {RESULTS.relative_to(REPO_ROOT)}")

@@ -188,7 +188,8 @@ class Browser:
             pids = set(self._pids)
             root = self.driver_pid
         if root is not None:
-            pids |= procs.descendants(root) | procs.group_members(root) | {root}
+            table = procs.all_procs()  # one scan of /proc for both
+            pids |= procs.descendants(root, table) | procs.group_members(root, table) | {root}
         return {p for p in pids if procs.alive(p)}
 
     # -- teardown -----------------------------------------------------------------------------

@@ -85,9 +85,9 @@ def descendants(root: int, procs: Iterable[ProcInfo] | None = None) -> set[int]:
     return found
 
 
-def group_members(pgid: int) -> set[int]:
-    """The pids of the live processes in process group `pgid`."""
-    return {p.pid for p in all_procs() if p.pgid == pgid and p.state not in ("Z", "X")}
+def group_members(pgid: int, procs: Iterable[ProcInfo] | None = None) -> set[int]:
+    """The pids of the live processes in process group `pgid` (from `procs`, else a scan of /proc)."""
+    return {p.pid for p in (all_procs() if procs is None else procs) if p.pgid == pgid and p.state not in ("Z", "X")}
 
 
 def is_browser_main(proc: ProcInfo, args: list[str]) -> bool:

@@ -177,6 +177,12 @@ def watcher_settings() -> dict[str, Any]:
             "moduleEvents": MODULE_EVENTS, "outlineDepth": 4, "outlineNodes": 120}
 
 
+def heard_logout(reasons: tuple[str, ...], signs: dict) -> bool:
+    """Whether the wakes name one of WhatsApp's logout events (the ones the probe's hooks record as logout_seen)."""
+    events = set(signs.get("CMD_LOGOUT_EVENTS", ())) | set(signs.get("BUS_LOGOUT_EVENTS", ()))
+    return any(reason in events for reason in reasons)
+
+
 def wake_reasons(raw: object) -> tuple[str, ...]:
     """The reasons a wait returned, as short strings (anything else: none)."""
     if not isinstance(raw, list):

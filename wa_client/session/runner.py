@@ -267,5 +267,6 @@ class SessionRunner:
             self.record.flush()
             if then is not None:
                 then()
+            self.sleep(0)  # the new state goes out (Socket.IO, waiting readers) before the teardown's /proc scans
             launch.tear_down(browser, self.settings, self.profile_dir, decision.delete_profile, self.sleep)
             return True

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from wa_client.browser.driver import PROBE_TIMEOUT_S, Browser, is_fatal
@@ -22,7 +23,7 @@ from wa_client.jobs import Command
 from wa_client.page.actions import PageActions
 from wa_client.page.probe import PROBE_SCRIPT, Observation, probe_args
 from wa_client.page.recognise import Page, Sight, recognise
-from wa_client.page.watch import Listener, WakeBudget
+from wa_client.page.watch import Listener, WakeBudget, heard_logout
 from wa_client.session.command_queue import CommandQueue, first_line
 from wa_client.session.decide import Decision, Effect, Facts, decide
 from wa_client.session.ports import WorkerPort
@@ -60,6 +61,9 @@ class SessionWorker:
         self.listener = Listener(browser, self.args, sleep)
         self.wake_budget = WakeBudget(self.settings.poll_interval_s)
         self.ended: Decision | None = None
+        self.last_obs: Observation | None = None  # the last probe's, for a wake that names a logout
+        self.heard_logout = False
+        self.listener_started = False
         self.last_reload = self.last_takeover = -math.inf
         self.unknown_since: float | None = None
         self.opening_since: float | None = None
@@ -73,11 +77,19 @@ class SessionWorker:
     def run(self) -> None:
         """Look until the session is over or a reset takes it away; then answer every command left."""
         try:
-            self.spawn(self.listener.start, self.listener.context())  # BiDi opens beside the first probes
             while self.port.is_current(self.generation) and self.step():
+                self._open_push_channel()
                 self._until_next_look()
         finally:
             self._close()
+
+    def _open_push_channel(self) -> None:
+        """Once past starting (the first QR is out): BiDi opens beside the probes. Its round trips through
+        chromedriver held up the first probes by a few hundred ms when it opened at once."""
+        if self.listener_started or self.port.state is State.STARTING:
+            return
+        self.listener_started = True
+        self.spawn(self.listener.start, self.listener.context())
 
     def _until_next_look(self) -> None:
         """Listen to the page in a steady state (or poll as before) until the next probe is due."""
@@ -95,7 +107,8 @@ class SessionWorker:
             woken = self.listener.wait(min(left, PUSHED_WAIT_S if self.listener.pushed else interval))
             if woken:
                 self.port.count("page_wakes")
-                delay = 0.0 if "command" in woken else self.wake_budget.delay()
+                self.heard_logout = heard_logout(woken, self.args)  # the page's own logout event: no probe
+                delay = 0.0 if "command" in woken or self.heard_logout else self.wake_budget.delay()
                 if delay:
                     self.sleep(delay)
                 return
@@ -107,15 +120,19 @@ class SessionWorker:
         crashed = self.browser.crashed()
         if crashed:
             return self._end_crashed(CRASH_ERROR.format(what=crashed))
-        try:
-            self.browser.set_command_timeout(PROBE_TIMEOUT_S)
-            raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.hub.probe_args())
-            self.port.count("page_probes")
-            obs = Observation.from_probe(raw)
-        except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
-            return self._probe_failed(exc)
-        finally:
-            self.browser.set_command_timeout(None)
+        heard, self.heard_logout = self.heard_logout, False
+        if heard and self.last_obs is not None:  # a probe now would wait for the page to leave (chromedriver)
+            raw, obs = None, replace(self.last_obs, logout_seen=True)
+        else:
+            try:
+                self.browser.set_command_timeout(PROBE_TIMEOUT_S)
+                raw = self.browser.driver.execute_script(PROBE_SCRIPT, self.args, self.hub.probe_args())
+                self.port.count("page_probes")
+                obs = self.last_obs = Observation.from_probe(raw)
+            except Exception as exc:  # noqa: BLE001 - WebDriver errors while the page navigates
+                return self._probe_failed(exc)
+            finally:
+                self.browser.set_command_timeout(None)
         self.failing_since = None
         sight = recognise(obs)
         self._note(sight)

@@ -50,6 +50,7 @@ SECURITY_HEADERS = {
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     ),
 }
+_SECURITY_HEADER_ROWS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS.items())
 CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, X-API-Key, Content-Type, If-None-Match, Idempotency-Key",
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
@@ -84,7 +85,13 @@ def host_allowed(host_header: str | None, config: Settings) -> bool:
     elif name.count(":") == 1:  # 127.0.0.1:3001, localhost:3001
         name = name.split(":", 1)[0]
     name = name.rstrip(".")
-    return is_loopback(name) or name == config.host.strip().lower()
+    return _loopback_name(name) or name == config.host.strip().lower()
+
+
+@functools.lru_cache(maxsize=256)
+def _loopback_name(name: str) -> bool:
+    """is_loopback, remembered: every request names its host, and parsing an address each time costs."""
+    return is_loopback(name)
 
 
 def connection_refusal(auth: Any, environ: Mapping[str, Any], config: Settings) -> str | None:
@@ -234,8 +241,11 @@ def _is_json_type(mimetype: str) -> bool:
 
 
 def _add_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    headers = response.headers
+    present = {key.lower() for key in headers.keys()}  # (setdefault raises and catches a KeyError per header)
+    for lower, name, value in _SECURITY_HEADER_ROWS:
+        if lower not in present:
+            headers.add(name, value)
     origin = request.headers.get("Origin")
     if origin and origin in settings().cors_origin_list and origin != "*":
         response.headers["Access-Control-Allow-Origin"] = origin
