@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from wa_client import selectors
-from wa_client.probe import probe_args
-from wa_client.watch import MODULE_EVENTS, heard_logout
+from wa_client.page.probe import probe_args
+from wa_client.page.watch import MODULE_EVENTS, heard_logout
 
 SIGNS = probe_args(selectors.load(None))
 
