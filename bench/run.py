@@ -41,7 +41,7 @@ from bench.load import LoadResult, run_load
 from bench.report import median
 from tests.gateway import Gateway
 from tests.sim import Simulator
-from wa_client.browser.driver import procs
+from wa_client.browser import procs
 
 logger = logging.getLogger("bench")
 
