@@ -20,7 +20,7 @@ from tests.gateway import free_port
 from tests.helpers import wait_until
 from wa_client import Settings
 from wa_client.browser import procs
-from wa_client.browser.driver import chrome_options, find_chromedriver, find_chromium
+from wa_client.browser.chromium import chrome_options, find_chromedriver, find_chromium
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from tests.helpers import wait_until
 from tests.processes import still_alive
 from wa_client import Settings
 from wa_client.browser import procs
-from wa_client.browser.driver import chrome_options, find_chromedriver, find_chromium
+from wa_client.browser.chromium import chrome_options, find_chromedriver, find_chromium
 
 logger = logging.getLogger(__name__)
 

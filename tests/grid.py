@@ -22,7 +22,7 @@ from tests.gateway import OUTPUT_DIR, REPO_ROOT, free_port
 from tests.helpers import wait_until
 from wa_client import Settings
 from wa_client.browser import procs
-from wa_client.browser.driver import find_chromedriver, find_chromium
+from wa_client.browser.chromium import find_chromedriver, find_chromium
 
 NODE_NAME = "reception-1"
 CHROMIUM = find_chromium(Settings.from_env()) or "/usr/bin/chromium"  # found as the gateway finds them

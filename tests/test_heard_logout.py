@@ -7,7 +7,8 @@ import pytest
 
 from wa_client import selectors
 from wa_client.page.probe import probe_args
-from wa_client.page.watch import MODULE_EVENTS, heard_logout
+from wa_client.page.watch import heard_logout
+from wa_client.page.watch_scripts import MODULE_EVENTS
 
 SIGNS = probe_args(selectors.load(None))
 

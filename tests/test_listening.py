@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from tests.helpers import connected_client, holds_for, phone_scans, wait_state, wait_until
-from wa_client.page.watch import COUNTS_SCRIPT, Listener
+from wa_client.page.watch import Listener
+from wa_client.page.watch_scripts import COUNTS_SCRIPT
 
 pytestmark = pytest.mark.browser
 

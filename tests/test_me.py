@@ -12,8 +12,8 @@ from tests.gateway import SocketEvents
 from tests.helpers import phone_scans, wait_state, wait_until
 from tests.receivers import Receiver
 from wa_client.browser import profile
+from wa_client.page import account as accounts
 from wa_client.page.probe import ModuleSigns, Observation
-from wa_client.session import account as accounts
 
 SIM_NUMBER = "+5511999990000"  # the simulator's Conn.wid is 5511999990000:N@c.us
 SIM_NAME = "Clinic Reception"

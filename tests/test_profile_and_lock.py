@@ -21,7 +21,7 @@ from tests.helpers import (
 from tests.processes import generate_qr_works
 from wa_client import Settings, WhatsAppClient
 from wa_client.browser import procs, profile
-from wa_client.browser.driver import chrome_options, find_chromium
+from wa_client.browser.chromium import chrome_options, find_chromium
 from wa_client.browser.profile import PID_FILE
 from wa_client.browser.profile_lock import ProfileBusy, ProfileLock, lock_path
 

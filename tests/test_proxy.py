@@ -17,7 +17,7 @@ import pytest
 from tests.gateway import REPO_ROOT, free_port
 from tests.helpers import wait_until
 from wa_client import ConfigError, Settings
-from wa_client.browser.driver import chrome_options
+from wa_client.browser.chromium import chrome_options
 from wa_client.page.probe import Observation
 from wa_client.page.recognise import recognise
 from wa_client.session.decide import Facts, decide

@@ -14,7 +14,7 @@ import pytest
 from tests.helpers import nothing_left, phone_scans, wait_state, wait_until
 from wa_client import Settings, WhatsAppClient
 from wa_client.browser import procs, remote
-from wa_client.browser.driver import find_chromedriver
+from wa_client.browser.chromium import find_chromedriver
 
 pytestmark = pytest.mark.browser
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wa_client.page.watch import WAIT_SCRIPT, WAKE_JS, Listener, WakeBudget, wake_reasons
+from wa_client.page.watch import Listener, WakeBudget, wake_reasons
+from wa_client.page.watch_scripts import WAIT_SCRIPT, WAKE_JS
 
 
 class Clock:

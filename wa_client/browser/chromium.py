@@ -3,6 +3,8 @@ a failed start means in words."""
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import shutil
 
@@ -104,3 +106,16 @@ def explain_start_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"the browser could not be started: {exc.strerror.lower()} ({exc.filename or 'a file'})"
     return f"the browser could not be started ({text[:160]})"
+
+
+@functools.cache
+def quiet_wire_logs() -> None:
+    """Once per process: Selenium's and urllib3's DEBUG logs carry whole responses, QR payload included."""
+    for name in ("selenium", "urllib3"):
+        wire = logging.getLogger(name)
+        if wire.level < logging.INFO:  # NOTSET too: a later DEBUG root (LOG_LEVEL, a test) must not reach it
+            wire.setLevel(max(logging.INFO, wire.getEffectiveLevel()))
+    # "Connection pool is full" when a reset's quit overlaps a poll: harmless, and only noise
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    # websocket-client (WebDriver BiDi) logs every close as an ERROR "goodbye"; wa_client.page.watch says what matters
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)

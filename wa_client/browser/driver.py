@@ -4,7 +4,6 @@ chromium.py)."""
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import os
 import signal
@@ -13,7 +12,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
@@ -28,11 +26,9 @@ from wa_client.browser.chromium import (
     explain_start_failure,
     find_chromedriver,
     find_chromium,
+    quiet_wire_logs,
 )
 from wa_client.config import Settings
-
-__all__ = ["Browser", "BrowserCancelled", "BrowserError", "chrome_options", "find_chromedriver", "find_chromium",
-           "is_fatal", "profile_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -266,19 +262,6 @@ class Browser:
             logger.error("browser processes would not die: %s", sorted(left))
 
 
-@functools.cache
-def quiet_wire_logs() -> None:
-    """Once per process: Selenium's and urllib3's DEBUG logs carry whole responses, QR payload included."""
-    for name in ("selenium", "urllib3"):
-        wire = logging.getLogger(name)
-        if wire.level < logging.INFO:  # NOTSET too: a later DEBUG root (LOG_LEVEL, a test) must not reach it
-            wire.setLevel(max(logging.INFO, wire.getEffectiveLevel()))
-    # "Connection pool is full" when a reset's quit overlaps a poll: harmless, and only noise
-    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
-    # websocket-client (WebDriver BiDi) logs every close as an ERROR "goodbye"; wa_client.page.watch says what matters
-    logging.getLogger("websocket").setLevel(logging.CRITICAL)
-
-
 def _drop_bidi(driver: Any) -> None:
     """Close the WebDriver BiDi socket without waiting: Selenium's own close waits seconds on a frozen driver."""
     connection = getattr(driver, "_websocket_connection", None)
@@ -307,7 +290,3 @@ def _without_credentials(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     return scheme + sep + rest.split("@", 1)[-1] if sep else url
 
-
-def profile_path(settings: Settings) -> Path:
-    """The configured profile directory as an absolute path."""
-    return Path(settings.profile_dir).expanduser().resolve()

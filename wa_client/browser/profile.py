@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from wa_client.browser import procs
-from wa_client.config import ConfigError
+from wa_client.config import ConfigError, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -249,3 +249,8 @@ def remove_tree(path: str | os.PathLike, attempts: int = 5, sleep: Callable[[flo
             logger.warning("delete of %s, attempt %d/%d, failed: %s", target, attempt, attempts, exc)
             sleep(0.2 * attempt)
     return not target.exists()
+
+
+def profile_path(settings: Settings) -> Path:
+    """The configured profile directory as an absolute path."""
+    return Path(settings.profile_dir).expanduser().resolve()

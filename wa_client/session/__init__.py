@@ -4,6 +4,5 @@ client (the thin front: the CRM's commands and the views), record (SessionRecord
 history; one writer), runner (SessionRunner: each generation's browser and worker; the record's writer),
 launch (the browser's launch and teardown), worker (SessionWorker: observe -> decide -> act), decide
 (the Page x State table), commands (the COMMANDS table), command_queue (a worker's commands), ports
-(the Protocols the parts meet through), recovery (autostart, restart after a crash), bus (EventBus),
-account (who is linked).
+(the Protocols the parts meet through), recovery (autostart, restart after a crash), bus (EventBus).
 """

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from typing import Any
 
 from wa_client import selectors
-from wa_client.browser.driver import profile_path
+from wa_client.browser.profile import profile_path
 from wa_client.browser.profile_lock import ProfileLock
 from wa_client.chat.hub import MAX_TEXT, ChatHub, ChatListener, Found, Lookup, Sent, submit_chat_command
 from wa_client.config import Settings

@@ -17,9 +17,9 @@ from collections.abc import Callable
 
 from wa_client.clock import fingerprint, now_iso
 from wa_client.names import Event
+from wa_client.page import account as accounts
 from wa_client.page.qr import QrBoard
 from wa_client.page.recognise import Sight
-from wa_client.session import account as accounts
 from wa_client.session.bus import EventBus, Listener
 from wa_client.session.decide import Decision
 from wa_client.states import RUNNING, Reason, State, is_allowed

@@ -24,10 +24,10 @@ from wa_client.chat.hub import ChatHub
 from wa_client.config import Settings
 from wa_client.jobs import ActionError, Command
 from wa_client.names import Event
+from wa_client.page import account as accounts
 from wa_client.page.actions import STEP_TIMEOUT_S
 from wa_client.page.qr import render_png
 from wa_client.page.recognise import Sight
-from wa_client.session import account as accounts
 from wa_client.session import launch
 from wa_client.session.commands import COMMANDS, check
 from wa_client.session.decide import Decision
