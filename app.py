@@ -36,7 +36,7 @@ from wa_client.config import cli as wa_cli
 from wa_client.disk import data_dir as outbox_dir
 from web import EXTENSION, api, errors, events, messages, metrics, realtime
 from web.logs import attach_session, configure_logging
-from web.server import guards, lifecycle, listen, serving
+from web.server import guards, lifecycle, listen, modes, serving
 
 logger = logging.getLogger("wa_gateway")
 
@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, sio.async_mode,
                 "required" if settings.api_token else "not set")
-    options = serving.server_options(sio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
+    options = modes.server_options(sio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
     try:
         lifecycle.serve(app, listener, sio.async_mode, log_output=settings.log_level.upper() == "DEBUG",
                         options=options)
