@@ -19,7 +19,7 @@ from tests.helpers import wait_until
 from tests.receivers import Receiver
 from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox, session  # noqa: F401 - fixtures
 from wa_client.notify.webhooks import WebhookSender, sign, verify
-from web.api_spec import document
+from web.openapi import document
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PHONE = "5511999990000"
