@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from wa_client import ResetError
+from wa_client.names import page_names
 from web import RESET_MESSAGE, get_client, integrators, metrics, openapi
 from web.audit import http_origin
 from web.server import guards
@@ -30,7 +31,7 @@ def index() -> str:
     """The bundled page for the front desk."""
     current = guards.settings()
     return render_template("index.html", token_required=bool(current.api_token),
-                           takeover_auto=current.takeover_on_conflict)
+                           takeover_auto=current.takeover_on_conflict, names=page_names())
 
 
 @bp.get("/openapi.json")
