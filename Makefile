@@ -58,8 +58,10 @@ screenshot: setup
 	$(PY) -m pytest -q "tests/test_front_desk_page.py::test_front_desk_links_sees_logout_and_resets"
 	cp test-output/page/02-qr.png docs/screenshot.png
 
+# ruff, then the layering (pyproject.toml [tool.importlinter]: one way down, no circle in any package).
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-output .grid

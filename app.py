@@ -17,7 +17,7 @@ def _wanted_async_mode(argv: list[str], env: "Mapping[str, str]") -> str:
 
 
 if __name__ == "__main__" and _wanted_async_mode(sys.argv[1:], os.environ) == "eventlet":
-    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # we know; see README
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # we know: docs/configuration.md
     import eventlet
 
     eventlet.monkey_patch()

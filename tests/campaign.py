@@ -122,7 +122,7 @@ class Campaign:
         try:
             gateway = self.start()
             self.connect(gateway, first=True)
-            time.sleep(8.0)  # past the window in which a hard stop loses a fresh login (README, measured)
+            time.sleep(8.0)  # past the window in which a hard stop loses a fresh login (docs/operations.md, measured)
             per_stop = -(-len(self.texts) // max(1, len(self.plan)))
             for kind in self.plan:
                 self.queue(gateway, per_stop)

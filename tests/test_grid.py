@@ -232,7 +232,7 @@ def test_bad_remote_capabilities_stop_the_service_with_words(value):
 
 
 def _record_memory(grid: Grid) -> None:
-    """Write down what one connected session costs on the node (README's scale-out guide)."""
+    """Write down what one connected session costs on the node (docs/operations.md, the scale-out guide)."""
     pss, rss = grid.memory_kib()
     OUTPUT_DIR.mkdir(exist_ok=True)
     line = f"one connected session on the node: PSS {pss / 1024:.0f} MiB, RSS {rss / 1024:.0f} MiB, " \

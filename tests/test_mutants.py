@@ -21,9 +21,9 @@ from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox,
 from wa_client.notify.webhooks import WebhookSender, sign, verify
 from web.openapi import document
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+MESSAGING_DOC = Path(__file__).resolve().parent.parent / "docs" / "messaging.md"  # the webhook recipe lives there
 PHONE = "5511999990000"
-#: The statuses a CRM may read (README, contract "Third wave"); anything else is the outbox's own business.
+#: The statuses a CRM may read (docs/messaging.md, contract "Third wave"); anything else is the outbox's own business.
 PUBLIC_STATUSES = frozenset({"queued", "sending", "sent", "delivered", "read", "failed", "cancelled"})
 
 # -- the webhook's signature: a known answer ------------------------------------------------------------
@@ -34,22 +34,22 @@ KAT_BODY = b'{"id":"0","event":"ready","data":{}}'
 KAT_SIGNATURE = "sha256=e5f2eeab91045140826493ed347da050c3dea886cae26619e0124030afff1d2c"
 
 
-def test_the_readme_states_the_signature_recipe_this_known_answer_follows():
-    text = " ".join(README.read_text(encoding="utf-8").split())
+def test_the_messaging_doc_states_the_signature_recipe_this_known_answer_follows():
+    text = " ".join(MESSAGING_DOC.read_text(encoding="utf-8").split())
     assert '`X-Signature: sha256=HEX`, the HMAC-SHA256 of `TIMESTAMP + "." + BODY`' in text
 
 
-def test_the_signature_is_the_readme_recipe_known_answer():
+def test_the_signature_is_the_documented_recipe_known_answer():
     """Mutant: another separator between the timestamp and the body (or none)."""
     independent = "sha256=" + hmac.new(KAT_SECRET.encode(), f"{KAT_TIMESTAMP}.".encode() + KAT_BODY,
                                        hashlib.sha256).hexdigest()
-    assert independent == KAT_SIGNATURE  # the recipe as the README words it, computed apart from the gateway
+    assert independent == KAT_SIGNATURE  # the recipe as docs/messaging.md words it, computed apart from the gateway
     assert sign(KAT_SECRET, KAT_TIMESTAMP, KAT_BODY) == KAT_SIGNATURE
     assert verify(KAT_SECRET, KAT_TIMESTAMP, KAT_BODY, KAT_SIGNATURE)
     assert not verify(KAT_SECRET, KAT_TIMESTAMP, KAT_BODY, KAT_SIGNATURE.replace("e5f2", "e5f3"))
 
 
-def test_a_delivered_webhook_carries_the_readme_signature():
+def test_a_delivered_webhook_carries_the_documented_signature():
     hook = Receiver()
     try:
         sender = WebhookSender(hook.url, KAT_SECRET, spawn)
@@ -84,7 +84,7 @@ def test_408_and_429_are_retried_not_final(code):
 
 @pytest.mark.parametrize("code", [300, 301, 302, 303, 304, 307, 308])
 def test_a_3xx_is_not_delivered_and_the_event_is_posted_again(code):
-    """Mutant: a 3xx answer counted as delivered (the README: only a 2xx is success)."""
+    """Mutant: a 3xx answer counted as delivered (docs/messaging.md: only a 2xx is success)."""
     hook = Receiver(codes=[code])
     try:
         sender = WebhookSender(hook.url, KAT_SECRET, spawn, backoff_s=0.01)
@@ -128,7 +128,7 @@ def test_resume_starts_the_count_of_failures_in_a_row_afresh(make_outbox, sessio
 def test_resumed_while_the_restriction_notice_still_shows_sending_goes_on(make_outbox, session):  # noqa: F811
     """Mutant: re-pausing at once when resumed while the notice still shows.
 
-    The README: the notice pauses sending and nothing resumes by itself; a person looks at the phone, then
+    docs/messaging.md: the notice pauses sending and nothing resumes by itself; a person looks at the phone, then
     resumes. Their resume holds while the same notice stays up; the notice showing again pauses again.
     """
     outbox = make_outbox()
