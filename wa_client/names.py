@@ -1,7 +1,8 @@
 """One home for each name the outside reads: the session's events, which of them are public, and the QR image URL.
 
-Socket.IO (web/events.py), the webhooks (wa_client/notify/webhooks.py), the OpenAPI document and the bundled
-page (static/app.js, through the template) all read these; nothing else spells them.
+Socket.IO (web/events.py), the webhooks (wa_client/notify/webhooks.py), the alerts and metrics (Event members),
+the OpenAPI document (web/openapi/description.py) and the bundled page (templates/index.html writes `page_names()`
+as JSON, static/app.js reads it) all read these; nothing else spells them.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class WebhookSender:
         self._lock = threading.Lock()
         self._queue: BackgroundQueue[Entry] = BackgroundQueue(spawn, self._deliver, take=self._next,
                                                               on_error=self._stopped)
-        self._failures = 0  # failed attempts in a row (the backoff grows with them); 0 when the worker starts
+        self._failures = 0  # failed attempts in a row (the backoff grows with them); back to 0 when a worker ends
         self._http = requests.Session()
         self.delivered = 0
         self.failed = 0  # dropped, for every reason (the old name of the count)
