@@ -44,7 +44,7 @@ from wa_client.notify.journal import EventJournal
 from wa_client.notify.webhooks import WebhookSender
 from web import EXTENSION, api, errors, events, messages, metrics, opt_outs, realtime
 from web.logs import attach_session, configure_logging
-from web.server import guards, lifecycle, listen, serving
+from web.server import guards, lifecycle, listen, modes, serving
 
 logger = logging.getLogger("wa_gateway")
 
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("gateway on http://%s:%d (WhatsApp Web: %s, profile: %s, async: %s, token: %s)",
                 settings.host, settings.port, settings.wa_url, client.profile_dir, sio.async_mode,
                 "required" if settings.api_token else "not set")
-    options = serving.server_options(sio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
+    options = modes.server_options(sio.async_mode, sys.stderr)  # timeouts, the cap, JSON refusals
     try:
         lifecycle.serve(app, listener, sio.async_mode, log_output=settings.log_level.upper() == "DEBUG",
                         options=options)

@@ -3,6 +3,9 @@
 (function () {
   "use strict";
 
+  // The gateway's names (wa_client/names.py), written into the page by its template: events, the QR image URL.
+  var NAMES = JSON.parse(document.getElementById("wa-names").textContent);
+  var EVENT = NAMES.events;
   var TOKEN_KEY = "waGatewayToken";
   var POLL_MS = 1500;
   var LOG_SIZE = 30;
@@ -133,12 +136,16 @@
     wantedVersion = null;
   }
 
+  function qrImageUrl(version) {
+    return NAMES.qr_image_url.replace("{version}", String(version));
+  }
+
   // Fetch the PNG (with the token), decode it off-screen, and only then swap it in: no flicker.
   function showQr(version) {
     if (version === shownVersion || (wantedVersion !== null && version <= wantedVersion)) return;
     wantedVersion = version;
     var served = version;  // the code may have rotated meanwhile: the ETag says which one came
-    fetch("/qr.png?v=" + version, { headers: authHeaders(), cache: "no-store" })
+    fetch(qrImageUrl(version), { headers: authHeaders(), cache: "no-store" })
       .then(function (res) {
         served = parseInt(String(res.headers.get("ETag") || "").replace(/\D/g, ""), 10) || version;
         return res.ok ? res.blob() : null;
@@ -220,11 +227,11 @@
       if (/unauthori/i.test(String(err && err.message))) askForToken();
       startPolling();
     });
-    socket.on("status", render);
-    socket.on("qr", function (q) { log("New QR code (" + q.version + ")"); });
-    socket.on("authenticated", function () { log("The phone scanned the code"); });
-    socket.on("ready", function () { log("WhatsApp is ready"); });
-    socket.on("disconnected", function (d) { log("WhatsApp disconnected (" + ((d && d.reason) || "unknown") + ")"); });
+    socket.on(EVENT.STATUS, render);
+    socket.on(EVENT.QR, function (q) { log("New QR code (" + q.version + ")"); });
+    socket.on(EVENT.AUTHENTICATED, function () { log("The phone scanned the code"); });
+    socket.on(EVENT.READY, function () { log("WhatsApp is ready"); });
+    socket.on(EVENT.DISCONNECTED, function (d) { log("WhatsApp disconnected (" + ((d && d.reason) || "unknown") + ")"); });
   }
 
   // POST to the gateway; resolves to {res, body}, or null when the token is missing.

@@ -20,7 +20,7 @@ from tests.receivers import Receiver
 from tests.reminder_fakes import hear
 from tests.test_outbox import Clock, FakeSession, SendError, clock, make_outbox, session  # noqa: F401 - fixtures
 from wa_client.notify.webhooks import WebhookSender, sign, verify
-from web.api_spec import document
+from web.openapi import document
 
 MESSAGING_DOC = Path(__file__).resolve().parent.parent / "docs" / "messaging.md"  # the webhook recipe lives there
 PHONE = "5511999990000"

@@ -14,7 +14,7 @@ import schemathesis
 
 from tests.gateway import OUTPUT_DIR, Gateway
 from tests.helpers import wait_until
-from web import api_spec
+from web import openapi
 
 TOKEN = "openapi-test-token-5c1e"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}  # Flask adds them to every route
@@ -44,12 +44,12 @@ def _documented(document: dict) -> set[tuple[str, str]]:
 
 
 def test_the_document_names_every_route_flask_has_and_no_other(app):
-    assert _documented(api_spec.document()) == _flask_routes(app)
+    assert _documented(openapi.document()) == _flask_routes(app)
 
 
 @pytest.mark.parametrize("token_required", [False, True])
 def test_the_document_is_valid_openapi_3_1(token_required):
-    document = api_spec.document(token_required)
+    document = openapi.document(token_required)
     assert document["openapi"] == "3.1.0"
     schemathesis.openapi.from_dict(document).validate()  # raises on a document that breaks the 3.1 schema
     json.dumps(document)  # plain JSON all through

@@ -1,7 +1,8 @@
 """One home for each name the outside reads: the session's events, which of them are public, and the QR image URL.
 
-Socket.IO (web/events.py), the webhooks (wa_client/notify/webhooks.py), the OpenAPI document and the bundled
-page (static/app.js, through the template) all read these; nothing else spells them.
+Socket.IO (web/events.py), the webhooks (wa_client/notify/webhooks.py), the alerts and metrics (Event members),
+the OpenAPI document (web/openapi/description.py) and the bundled page (templates/index.html writes `page_names()`
+as JSON, static/app.js reads it) all read these; nothing else spells them.
 """
 
 from __future__ import annotations
@@ -42,8 +43,15 @@ PUBLIC_EVENTS: tuple[Event, ...] = (
 
 #: The path of the QR image; `?v=` names the version, so a cached image is never a stale code.
 QR_IMAGE_PATH = "/qr.png"
+#: The QR image's URL with `{version}` to fill in: the one spelling of it (Python fills it, so does the page).
+QR_IMAGE_URL = QR_IMAGE_PATH + "?v={version}"
 
 
-def qr_image_url(version: int) -> str:
+def qr_image_url(version: int | str) -> str:
     """The URL of the PNG of QR `version` (what the `qr` event's `png` says and the page fetches)."""
-    return f"{QR_IMAGE_PATH}?v={version}"
+    return QR_IMAGE_URL.format(version=version)
+
+
+def page_names() -> dict:
+    """The names the bundled page reads (the template writes them as JSON for static/app.js)."""
+    return {"events": {event.name: event.value for event in PUBLIC_EVENTS}, "qr_image_url": QR_IMAGE_URL}

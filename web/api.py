@@ -2,7 +2,7 @@
 
 The guards and the JSON errors cover the whole app (`before_app_request`), so a Blueprint registered
 next to this one (`app.register_blueprint(...)` in create_app) is guarded the same way.
-Every route here is described in `web/api_spec.py`.
+Every route here is described in `web/openapi/` (operations.py).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, jsonify, render_template, request
 
 from wa_client import ResetError
-from web import RESET_MESSAGE, api_spec, get_client, integrators, metrics
+from wa_client.names import page_names
+from web import RESET_MESSAGE, get_client, integrators, metrics, openapi
 from web.audit import http_origin
 from web.server import guards
 
@@ -30,13 +31,13 @@ def index() -> str:
     """The bundled page for the front desk."""
     current = guards.settings()
     return render_template("index.html", token_required=bool(current.api_token),
-                           takeover_auto=current.takeover_on_conflict)
+                           takeover_auto=current.takeover_on_conflict, names=page_names())
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
     """The OpenAPI 3.1 document of this gateway."""
-    return jsonify(api_spec.document(token_required=bool(guards.settings().api_token)))
+    return jsonify(openapi.document(token_required=bool(guards.settings().api_token)))
 
 
 @bp.get("/docs")

@@ -40,7 +40,7 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError(refusal)
     note_connected(request.environ)  # its Engine.IO session no longer counts as waiting to log in
     audit.remember_socket(auth)
-    emit("status", get_client().status())
+    emit(Event.STATUS, get_client().status())
 
 
 def on_start_session(*payload: Any) -> dict:
@@ -50,7 +50,7 @@ def on_start_session(*payload: Any) -> dict:
         return {"error": problem}
     status, started = get_client().start_session(by=audit.socket_origin())
     if not started:
-        emit("status", status)
+        emit(Event.STATUS, status)
     return status
 
 
@@ -71,7 +71,7 @@ def on_force_reset(*payload: Any) -> dict:
 def on_get_status(*_payload: Any) -> dict:
     """Send the current status to the asking client."""
     status = get_client().status()
-    emit("status", status)
+    emit(Event.STATUS, status)
     return status
 
 

@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_late
 from prometheus_client.registry import Collector
 
 from wa_client import State, WhatsAppClient
+from wa_client.names import Event
 from wa_client.notify.alerts import Notifier
 from wa_client.notify.webhooks import WebhookSender
 from web.costs import CostCollector
@@ -108,7 +109,7 @@ class Metrics:
 
     def on_session_event(self, event: str, payload: dict) -> None:
         """The client listener: time every browser launch."""
-        if event == "browser_started" and isinstance(payload.get("seconds"), int | float):
+        if event == Event.BROWSER_STARTED and isinstance(payload.get("seconds"), int | float):
             self.browser_start_seconds.observe(payload["seconds"])
 
     def exposition(self) -> bytes:

@@ -10,16 +10,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from wa_client.config.values import apprise_module, split_urls
+from wa_client.names import Event
+from wa_client.notify.queue import BackgroundQueue
 from wa_client.states import Reason, State
 
 logger = logging.getLogger(__name__)
 
 RATE_LIMIT_S = 600.0
+#: At most this many messages wait to be sent (the oldest falls out past it).
+QUEUE_SIZE = 20
 TITLE = "Clinic WhatsApp gateway: {what}"
 BLOCKS = frozenset({Reason.TOS_BLOCK, Reason.SMB_TOS_BLOCK, Reason.PROXYBLOCK, Reason.BLOCKED})
 
@@ -89,25 +92,24 @@ class Notifier:
             self.apprise.add(url)
         self.spawn, self.clock, self.rate_limit_s = spawn, clock, rate_limit_s
         self.restart_on_crash = restart_on_crash
-        self._queue: deque[tuple[str, str]] = deque(maxlen=20)
+        self._queue: BackgroundQueue[tuple[str, str]] = BackgroundQueue(spawn, self._send, maxlen=QUEUE_SIZE)
         self._last: dict[str, float] = {}
         self._seen: tuple | None = None
         self._lock = threading.Lock()
-        self._running = False
         self.counts = {"sent": 0, "failed": 0, "suppressed": 0}
 
     def __call__(self, event: str, payload: dict) -> None:
         """React to the session's events: never blocks, never raises."""
-        if event == "recovery_gave_up":
+        if event == Event.RECOVERY_GAVE_UP:
             self.tell("gave_up", None)
-        elif event == "webhook.dropped":  # fixed words: never an event's content
+        elif event == Event.WEBHOOK_DROPPED:  # fixed words: never an event's content
             self.tell("webhook_dropped", None)
-        elif event == "outbox.paused":  # its words are fixed sentences: no phone number, no message text
+        elif event == Event.OUTBOX_PAUSED:  # its words are fixed sentences: no phone number, no message text
             self.tell("sending_paused", {"error": payload.get("error")})
-        elif event == "outbox.timelocked":  # fixed sentences and the lock's end: no number, no text
+        elif event == Event.OUTBOX_TIMELOCKED:  # fixed sentences and the lock's end: no number, no text
             until = payload.get("until") or "at a time WhatsApp did not say"
             self.tell("reachout_timelocked", {"error": f"The lock ends {until}."})
-        elif event == "status" and (kind := kind_of(payload, self.restart_on_crash)):
+        elif event == Event.STATUS and (kind := kind_of(payload, self.restart_on_crash)):
             with self._lock:
                 ending = (payload["since"], payload["state"], payload["reason"])
                 if ending == self._seen:
@@ -125,25 +127,18 @@ class Notifier:
                 logger.info("notification %r not sent: one went out %.0f s ago", kind, now - last)
                 return False
             self._last[kind] = now
-            self._queue.append(words(kind, status))
-            start = not self._running
-            self._running = True
-        if start:
-            self.spawn(self._drain)
+            self._queue.add(words(kind, status))  # under the lock: messages wait in the order they were allowed
+        self._queue.kick()
         return True
 
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._running = False
-                    return
-                title, body = self._queue.popleft()
-            try:
-                sent = bool(self.apprise.notify(title=title, body=body))
-            except Exception:  # noqa: BLE001 - a broken notifier must not stop the worker
-                logger.exception("notification failed")
-                sent = False
-            with self._lock:
-                self.counts["sent" if sent else "failed"] += 1
-            (logger.info if sent else logger.warning)("notification %r %s", title, "sent" if sent else "failed")
+    def _send(self, message: tuple[str, str]) -> None:
+        """The background worker's step: send one message through Apprise and count the outcome."""
+        title, body = message
+        try:
+            sent = bool(self.apprise.notify(title=title, body=body))
+        except Exception:  # noqa: BLE001 - a broken notifier must not stop the worker
+            logger.exception("notification failed")
+            sent = False
+        with self._lock:
+            self.counts["sent" if sent else "failed"] += 1
+        (logger.info if sent else logger.warning)("notification %r %s", title, "sent" if sent else "failed")

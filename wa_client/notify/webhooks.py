@@ -18,6 +18,7 @@ import requests
 
 from wa_client.names import PUBLIC_EVENTS, Event
 from wa_client.notify.journal import Entry, EventJournal
+from wa_client.notify.queue import BackgroundQueue
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class WebhookSender:
         self.journal = journal if journal is not None else EventJournal()
         self.receiver, self.on_drop = receiver, on_drop
         self._lock = threading.Lock()
-        self._running = False
+        self._queue: BackgroundQueue[Entry] = BackgroundQueue(spawn, self._deliver, take=self._next,
+                                                              on_error=self._stopped)
+        self._failures = 0  # failed attempts in a row (the backoff grows with them); back to 0 when a worker ends
         self._http = requests.Session()
         self.delivered = 0
         self.failed = 0  # dropped, for every reason (the old name of the count)
@@ -110,65 +113,58 @@ class WebhookSender:
 
     def start(self) -> None:
         """Run the worker unless it runs (at start-up: deliver what a previous run left waiting)."""
-        with self._lock:
-            start = not self._running
-            self._running = True
-        if start:
-            self.spawn(self._drain)
+        self._queue.kick()
 
     def waiting(self) -> tuple[int, float | None]:
         """(events waiting, seconds the oldest has waited or None)."""
         oldest = self.journal.oldest(self.receiver)
         return self.journal.waiting(self.receiver), None if oldest is None else max(0.0, self.clock() - oldest)
 
-    def _drain(self) -> None:
-        """The worker: deliver until none waits; a journal that fails stops it until the next event."""
-        try:
-            self._deliver_all()
-        except (OSError, sqlite3.Error) as exc:
-            with self._lock:
-                self._running = False
-            logger.error("webhook delivery stopped: the kept events cannot be read or updated (%s: %s); "
-                         "it starts again with the next event", type(exc).__name__, exc)
+    def _next(self) -> Entry | None:
+        """The oldest kept event (the worker's next), or None: then the worker ends and the next starts afresh."""
+        entry = self.journal.head(self.receiver)
+        if entry is None:
+            self._failures = 0
+        return entry
 
-    def _deliver_all(self) -> None:
-        """Deliver the kept events, oldest first, one at a time, until none waits."""
-        failures = 0
-        while True:
-            entry = self.journal.head(self.receiver)
-            if entry is None:
-                with self._lock:
-                    if self.journal.head(self.receiver) is None:  # one written meanwhile is delivered now
-                        self._running = False
-                        return
-                continue
-            if self.clock() - entry.created > self.keep_s:  # all that expired at once (after a long stop)
-                expired = self.journal.expire(self.receiver, self.clock() - self.keep_s)
-                if not expired:
-                    self.journal.remove(entry.seq)
-                self._drop("expired", expired or 1)
-                continue
-            if entry.event == Event.QR and self.clock() - entry.created > QR_KEEP_S:
+    def _stopped(self, exc: Exception) -> None:
+        """The worker stopped on an error: a journal that fails waits for the next event."""
+        self._failures = 0
+        if not isinstance(exc, OSError | sqlite3.Error):
+            logger.error("webhook delivery stopped", exc_info=exc)
+            return
+        logger.error("webhook delivery stopped: the kept events cannot be read or updated (%s: %s); "
+                     "it starts again with the next event", type(exc).__name__, exc)
+
+    def _deliver(self, entry: Entry) -> None:
+        """The worker's step on the oldest kept event: drop it when dead, else one attempt (and a backoff)."""
+        if self.clock() - entry.created > self.keep_s:  # all that expired at once (after a long stop)
+            expired = self.journal.expire(self.receiver, self.clock() - self.keep_s)
+            if not expired:
                 self.journal.remove(entry.seq)
-                logger.info("a QR event older than %g s was not delivered: that code has expired", QR_KEEP_S)
-                continue
-            outcome = self._post(entry.body, failures)
-            if outcome == "delivered":
-                self.journal.remove(entry.seq)
-                self.delivered += 1
-                if failures:
-                    logger.info("webhook receiver answers again (after %d failed attempts)", failures)
-                failures = 0
-            elif outcome == "refused":
-                self._forget(entry, "refused")
-            else:
-                self.journal.attempted(entry.seq, self.clock())
-                failures += 1
-                if self.attempts is not None and entry.attempts + 1 >= self.attempts:
-                    self._forget(entry, "attempts")
-                    failures = 0  # (a cap on attempts is per event: the next one starts afresh)
-                    continue
-                self.sleep(min(self.backoff_s * 2 ** (failures - 1), self.max_backoff_s))
+            self._drop("expired", expired or 1)
+            return
+        if entry.event == Event.QR and self.clock() - entry.created > QR_KEEP_S:
+            self.journal.remove(entry.seq)
+            logger.info("a QR event older than %g s was not delivered: that code has expired", QR_KEEP_S)
+            return
+        outcome = self._post(entry.body, self._failures)
+        if outcome == "delivered":
+            self.journal.remove(entry.seq)
+            self.delivered += 1
+            if self._failures:
+                logger.info("webhook receiver answers again (after %d failed attempts)", self._failures)
+            self._failures = 0
+        elif outcome == "refused":
+            self._forget(entry, "refused")
+        else:
+            self.journal.attempted(entry.seq, self.clock())
+            self._failures += 1
+            if self.attempts is not None and entry.attempts + 1 >= self.attempts:
+                self._forget(entry, "attempts")
+                self._failures = 0  # (a cap on attempts is per event: the next one starts afresh)
+                return
+            self.sleep(min(self.backoff_s * 2 ** (self._failures - 1), self.max_backoff_s))
 
     def _post(self, body: bytes, failures: int) -> str:
         """One attempt: 'delivered' (2xx), 'refused' (a 4xx but 408/429) or 'retry' (anything else)."""

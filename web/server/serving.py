@@ -149,7 +149,7 @@ class ConnectionBoard:
 class GatewayRequestHandler(WSGIRequestHandler):
     """Werkzeug's handler (threading mode) with the header deadline, the cap, JSON refusals, no token in logs."""
 
-    board = ConnectionBoard(MAX_CONNECTIONS)  # server_options() gives each server its own
+    board = ConnectionBoard(MAX_CONNECTIONS)  # modes.server_options() gives each server its own
 
     def setup(self) -> None:
         super().setup()
@@ -203,13 +203,3 @@ class RedactedLog:
         self.stream.write(redact(text))
         self.stream.flush()
 
-
-def server_options(async_mode: str, stream: TextIO) -> dict[str, Any]:
-    """What `socketio.run` hands on to the server, for `async_mode`."""
-    limit = connection_limit()
-    if async_mode == "eventlet":
-        from web.server import eventlet_server  # imports eventlet: only in eventlet mode
-
-        return eventlet_server.options(limit, RedactedLog(stream))
-    handler = type("GatewayRequestHandler", (GatewayRequestHandler,), {"board": ConnectionBoard(limit)})
-    return {"allow_unsafe_werkzeug": True, "request_handler": handler}
