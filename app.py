@@ -32,7 +32,6 @@ from flask import Flask
 
 from wa_client import ConfigError, Settings, WhatsAppClient, disk
 from wa_client.browser.profile import ProfileInUse
-from wa_client.chat.hub import publisher as chat_publisher
 from wa_client.config import cli as wa_cli
 from wa_client.disk import data_dir as outbox_dir
 from wa_client.messaging.contacts import ContactBook
@@ -72,7 +71,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     metrics.init_app(app, client, webhooks=webhooks, notifier=notifier)
     app.register_blueprint(api.bp)  # the HTTP API, and the guards of every request
     outbox = Outbox(client, settings)  # messaging: listens to the session's bus, sends once WhatsApp connects
-    client.set_chat_listener(chat_publisher(client.emit))  # acks and patients' messages as bus events
     messages.init_app(app, outbox, ContactBook(client, settings.contact_cache_s))  # POST /messages, /contacts
     opt_outs.init_app(app)  # /opt-outs (the records live in the outbox's file)
     return app

@@ -81,7 +81,7 @@ def test_acks_and_replies_reach_the_outbox_through_the_bus_and_are_written_in_th
     view, _ = outbox.submit(PHONE, "Lembrete")
     outbox.step()
     wa_id = outbox.store.get(view["id"])["wa_id"]
-    publish = publisher(bus_session.emit)  # what create_app wires: the session's polls onto its bus
+    publish = publisher(bus_session.emit)  # what the client wires: the session's polls onto its bus
     publish((Ack(wa_id, 2),), (Incoming("in1", "+" + PHONE, PHONE + "@c.us", "confirmo", 1.0, "chat"),), False)
     assert outbox.ledger.waiting() == 3  # queued on the session's thread: nothing written there
     assert outbox.message(view["id"])["status"] == "queued" and outbox.listing("in") == []

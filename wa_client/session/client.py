@@ -19,7 +19,7 @@ from typing import Any
 from wa_client import selectors
 from wa_client.browser.profile import profile_path
 from wa_client.browser.profile_lock import ProfileLock
-from wa_client.chat.hub import MAX_TEXT, ChatHub, ChatListener, Found, Lookup, Sent, submit_chat_command
+from wa_client.chat.hub import MAX_TEXT, ChatHub, ChatListener, Found, Lookup, Sent, publisher, submit_chat_command
 from wa_client.config import Settings
 from wa_client.jobs import ActionError, Command, normalize_phone
 from wa_client.page.actions import STEP_TIMEOUT_S
@@ -57,6 +57,7 @@ class WhatsAppClient:
                                      self.profile_lock, spawn or spawn_thread, sleep)
         self.recovery = Recovery(self._runner, settings, self.profile_dir)
         self.subscribe(self.recovery)
+        self.chat.set_listener(publisher(self.emit))  # acks and patients' messages go out as bus events
 
     @property
     def spawn(self) -> Callable[..., Any]:
@@ -214,7 +215,7 @@ class WhatsAppClient:
         self.chat.watch(wa_ids)
 
     def set_chat_listener(self, listener: ChatListener | None) -> None:
-        """Call `listener(acks, incoming, restricted)` after a poll that saw something new (worker thread)."""
+        """Hear polls as `listener(acks, incoming, restricted)` instead of the bus (worker thread; for tests)."""
         self.chat.set_listener(listener)
 
     def _chat(self, kind: str, timeout: float, **args: Any) -> Any:
