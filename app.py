@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"app.py: {exc}", file=sys.stderr)
         return 2
     keep_webhook_events(app)  # what a previous run left waiting goes out now
+    app.extensions[messages.OUTBOX].start()  # the sender runs from now on; it sends only while connected
     attach_session(lambda: {"state": client.state.value})
     sio = realtime.get_socketio(app)
     shutdown = lifecycle.Shutdown(sio, client, sio.async_mode, drain=app.extensions[messages.OUTBOX].drain)

@@ -202,7 +202,7 @@ def test_page_is_served_with_its_assets(http):
     page = http.get("/")
     assert page.status_code == 200
     assert b"Generate QR" in page.data and b"Force Reset" in page.data
-    for asset in ("/static/app.js", "/static/app.css", "/static/socket.io.min.js"):
+    for asset in ("/static/app.js", "/static/words.js", "/static/app.css", "/static/socket.io.min.js"):
         with http.get(asset) as response:
             assert response.status_code == 200, asset
     assert b"http://" not in page.data and b"https://" not in page.data  # no CDN

@@ -11,6 +11,7 @@ from wa_client.names import PUBLIC_EVENTS, QR_IMAGE_PATH, Event, page_names, qr_
 from web import openapi
 
 APP_JS = Path(__file__).resolve().parents[1] / "static" / "app.js"
+WORDS_JS = APP_JS.with_name("words.js")
 #: Socket.IO's own events, which are not the gateway's to name.
 SOCKET_IO_OWN = {"connect", "disconnect", "connect_error"}
 
@@ -27,7 +28,7 @@ def test_the_page_carries_the_names_as_json_for_its_script(http):
 
 def test_the_script_spells_no_event_name_and_no_qr_image_url():
     script = APP_JS.read_text()
-    assert QR_IMAGE_PATH not in script
+    assert QR_IMAGE_PATH not in script and QR_IMAGE_PATH not in WORDS_JS.read_text()
     listened = set(re.findall(r'socket\.on\("([^"]+)"', script))
     assert listened <= SOCKET_IO_OWN, listened - SOCKET_IO_OWN
     used = set(re.findall(r"EVENT\.([A-Z_]+)", script))

@@ -166,7 +166,7 @@ class Outbox:
 
     # -- what the session tells ----------------------------------------------------------------
     def _on_session_event(self, event: str, payload: dict) -> None:
-        """A reset fails what waits (a new link may be another account); connecting starts and wakes the sender."""
+        """A reset fails what waits (a new link may be another account); connecting wakes the sender."""
         if event != Event.STATUS:
             return
         if payload.get("state") == State.IDLE.value and payload.get("reason") == Reason.FORCE_RESET.value:
@@ -177,7 +177,7 @@ class Outbox:
             for row in self.record.fail_left(UNCONFIRMED_RESET, now, self.sender.in_flight):
                 self._emit_status(row)  # the account that had them is unlinked: its chats can no longer be read
         elif payload.get("state") == State.CONNECTED.value:
-            self.start()
+            self.open()  # (app.py's main started the sender; an app without main sends nothing)
             self.sender.update_watch()
             self.wake()
 
