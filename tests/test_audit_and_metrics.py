@@ -57,7 +57,7 @@ def test_every_command_is_recorded_with_its_origin_and_the_log_is_json(gateway_f
     assert all(line["time"].endswith("Z") for line in lines)
     command = next(x for x in lines if x["message"].startswith("command start_session"))
     assert command["message"] == f"command start_session by via=socketio address=127.0.0.1 token={FINGERPRINT}"
-    assert command["logger"] == "wa_client.session.client" and command["session"]["state"] in ("idle", "starting")
+    assert command["logger"] == "wa_client.session.record" and command["session"]["state"] in ("idle", "starting")
 
 
 def test_metrics_are_prometheus_text_from_the_apps_own_registry(app_factory):

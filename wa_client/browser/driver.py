@@ -268,8 +268,19 @@ def _drop_bidi(driver: Any) -> None:
     if connection is None:
         return
     driver._websocket_connection = None
+    app = getattr(connection, "_ws", None)
+    sock = getattr(app, "sock", None)
+    if app is None or sock is None:
+        return
+    app.keep_running = False
+    reader = getattr(connection, "_ws_thread", None)
     try:
-        connection._ws.close(timeout=0)
+        if reader is not None and reader.is_alive():
+            # wake its reader (EOF), which closes the socket: an fd closed under its select() could be reused by
+            # the next pipe while it waits (eventlet: "Second simultaneous read on fileno", a Force Reset's `rm`)
+            sock.abort()
+        else:
+            sock.shutdown()
     except Exception as exc:  # noqa: BLE001 - gone already
         logger.debug("closing the BiDi socket failed: %s", exc)
 

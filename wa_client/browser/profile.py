@@ -55,7 +55,7 @@ SYSTEM_DIRS = frozenset(map(Path, (
     "/var/cache", "/var/spool")))
 #: Virtual filesystems: nothing below them is a profile.
 VIRTUAL_TREES = tuple(map(Path, ("/proc", "/sys", "/dev")))
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]  # the checkout: wa_client/browser/profile.py -> ../..
 
 
 def check_location(path: str | os.PathLike) -> None:
