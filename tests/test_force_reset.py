@@ -91,6 +91,7 @@ def test_socket_force_reset_failure_answers_force_reset_error(app, monkeypatch):
 @pytest.mark.browser
 def test_force_reset_after_the_service_was_killed_hard_kills_what_it_left(gateway_factory, simulator, private_tmp):
     killed = Gateway.start(simulator.url, name="killed-before-reset", TMPDIR=str(private_tmp))
+    successor = None
     try:
         killed.post("/start-session")
         killed.wait_status("qr", timeout=60)
@@ -106,6 +107,8 @@ def test_force_reset_after_the_service_was_killed_hard_kills_what_it_left(gatewa
         successor.post("/start-session")  # and the next Generate QR works: nothing holds the profile
         successor.wait_status("qr", timeout=60)
     finally:
+        if successor is not None:  # first: it works in the killed gateway's home, which stop() removes
+            successor.stop()
         killed.stop(check=False)
         procs.signal_pids(still_alive(browser_tree(killed)), signal.SIGKILL)
 

@@ -102,7 +102,7 @@ class Browser:
     def _start_service(self) -> None:
         path = find_chromedriver(self.settings)
         # a TMPDIR of its own: a killed Chromium cannot clean its scoped dirs and sockets, so we do
-        self.tmp_dir = tempfile.mkdtemp(prefix=profile.TMP_PREFIX)
+        self.tmp_dir = tempfile.mkdtemp(prefix=profile.tmp_prefix(self.profile_dir))
         service = Service(executable_path=path, log_output=subprocess.DEVNULL,
                           env={**os.environ, "TMPDIR": self.tmp_dir}, popen_kw={"start_new_session": True})
         with self._guard:

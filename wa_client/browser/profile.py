@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -188,6 +190,19 @@ def _remove_aside(aside: Path, attempts: int = 5, sleep: Callable[[float], None]
 
 PID_FILE = "wa-gateway-pids.json"
 TMP_PREFIX = "wa-gateway-browser-"
+
+
+def tmp_prefix(path: str | os.PathLike) -> str:
+    """The prefix of this profile's browser temp dirs (tagged: one gateway per profile, so its strays are ours)."""
+    return f"{TMP_PREFIX}{hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]}-"
+
+
+def remove_stray_tmp(path: str | os.PathLike, sleep: Callable[[float], None] = time.sleep) -> int:
+    """Remove the browser temp dirs a hard-killed run of this profile left (call with the profile lock held)."""
+    strays = list(Path(tempfile.gettempdir()).glob(tmp_prefix(path) + "*"))
+    for stray in strays:
+        remove_tree(str(stray), sleep=sleep)
+    return len(strays)
 
 
 def record_pids(path: str | os.PathLike, pids: set[int], tmp_dir: str | None = None) -> None:

@@ -34,6 +34,7 @@ def launch(browser: Browser, settings: Settings, profile_dir: Path, profile_lock
     node_dir = remote.node_profile(profile_dir) if browser.remote else profile_dir
     browser.profile_dir = str(node_dir)
     profile.kill_recorded(profile_dir, sleep)  # left by a gateway killed hard
+    profile.remove_stray_tmp(profile_dir, sleep)  # and its browser's temp dirs, even unrecorded ones
     profile.clear_stale_locks(profile_dir)
     launched = time.monotonic()
     browser.launch(settings.wa_url)
