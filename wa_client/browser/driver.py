@@ -264,21 +264,16 @@ class Browser:
 
 def _drop_bidi(driver: Any) -> None:
     """Close the WebDriver BiDi socket without waiting: Selenium's own close waits seconds on a frozen driver."""
-    connection = getattr(driver, "_websocket_connection", None)
-    if connection is None:
-        return
-    driver._websocket_connection = None
+    connection, driver._websocket_connection = getattr(driver, "_websocket_connection", None), None
     app = getattr(connection, "_ws", None)
     sock = getattr(app, "sock", None)
-    if app is None or sock is None:
+    if sock is None:
         return
     app.keep_running = False
     reader = getattr(connection, "_ws_thread", None)
     try:
-        if reader is not None and reader.is_alive():
-            # wake its reader (EOF), which closes the socket: an fd closed under its select() could be reused by
-            # the next pipe while it waits (eventlet: "Second simultaneous read on fileno", a Force Reset's `rm`)
-            sock.abort()
+        if reader is not None and reader.is_alive():  # woken (EOF), its reader closes the socket: an fd closed
+            sock.abort()  # under its select() could be reused meanwhile ("Second simultaneous read", a reset's rm)
         else:
             sock.shutdown()
     except Exception as exc:  # noqa: BLE001 - gone already
