@@ -80,9 +80,11 @@ class ChromiumDrivers:
         self._open: dict[int, tuple[WebDriver, dict[int, int]]] = {}  # id(driver) -> (driver, its processes)
 
     def __call__(self, profile_dir: Path | str | None = None,
-                 user_agent: str = DESKTOP_USER_AGENT) -> WebDriver:
-        """A Chromium on `profile_dir` (default: the test's chrome_profile) sending `user_agent`."""
-        settings = Settings.from_env(user_agent=user_agent)  # CHROME_BINARY, CHROMEDRIVER as the gateway reads them
+                 user_agent: str = DESKTOP_USER_AGENT, **overrides) -> WebDriver:
+        """A Chromium on `profile_dir` (default: the test's chrome_profile) sending `user_agent`, with
+        `overrides` of the gateway's settings (proxy_url=…)."""
+        # CHROME_BINARY, CHROMEDRIVER as the gateway reads them
+        settings = Settings.from_env(user_agent=user_agent, **overrides)
         options = chrome_options(settings, str(profile_dir or self.default_profile), find_chromium(settings))
         options.page_load_strategy = "normal"  # these tests read the page right after driver.get()
         service = Service(executable_path=find_chromedriver(settings))

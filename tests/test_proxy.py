@@ -16,14 +16,16 @@ import pytest
 
 from tests.gateway import REPO_ROOT, free_port
 from tests.helpers import wait_until
-from wa_client import ConfigError, Settings
+from wa_client import ConfigError, Settings, selectors
 from wa_client.browser.chromium import chrome_options
-from wa_client.page.probe import Observation
+from wa_client.page.probe import PROBE_SCRIPT, Observation, probe_args
 from wa_client.page.recognise import recognise
+from wa_client.proxy import is_proxy_error
 from wa_client.session.decide import Facts, decide
 from wa_client.states import Reason, State
 
 SECRET = "s3cret-proxy-pass"
+SIGNS = probe_args(selectors.load(None))
 
 
 @pytest.mark.parametrize("url", ["http://proxy.clinic.lan:3128", "https://10.0.0.5:443/", "socks5://127.0.0.1:1080",
@@ -77,6 +79,22 @@ def test_chromium_error_pages_that_blame_the_proxy_name_it(proxy_url, code, reas
     assert (decision.state, decision.reason, decision.end) == (State.FAILED, reason, True)
     if reason is Reason.PROXY_UNREACHABLE:
         assert proxy_url in decision.error and code in decision.error
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("scheme", ["http", "socks5"])
+def test_the_probe_names_the_proxy_error_at_the_first_sight_of_chromiums_error_page(make_driver, scheme):
+    """Chromium's error page fills in its words after it appears; its code is there from the start."""
+    driver = make_driver(proxy_url=f"{scheme}://127.0.0.1:{free_port()}")  # nothing listens there
+    driver.execute_script("location.href = arguments[0]", "http://127.0.0.1:8000/")  # not waiting for it to load
+
+    def error_page_seen() -> Observation | None:
+        obs = Observation.from_probe(driver.execute_script(PROBE_SCRIPT, SIGNS, {}))
+        return obs if obs.error_page else None
+
+    obs = wait_until(error_page_seen, 20, what="Chromium's error page")  # the first sight: what the worker decides on
+    assert obs.error_code in ("ERR_PROXY_CONNECTION_FAILED", "ERR_SOCKS_CONNECTION_FAILED"), obs
+    assert is_proxy_error(obs.error_code)
 
 
 class LoopbackProxy:

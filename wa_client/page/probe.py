@@ -118,6 +118,9 @@ const holderText = low(text(holder));
 const dialogs = all(S.DIALOG).filter((d) => shown(d) && text(d));
 const trapDialog = (d) => S.TRAP_DIALOG_TEXTS.some((t) => low(text(d)).includes(t));
 const fullPage = !chats && !canvas;
+const onError = location.href.startsWith(S.BROWSER_ERROR_URL);
+const errorCode = onError ? guard(() => String((window.loadTimeDataRaw || {}).errorCode || '')
+  || (body.match(/\berr_[a-z_]+/) || [''])[0].toUpperCase() || null, null) : null;
 const dom = guard(() => ({
   blocked: fullPage ? (S.BLOCKS.find(([, texts]) => has(texts)) || [null])[0] : null,
   unsupported: !chats && has(S.UNSUPPORTED_TEXTS),
@@ -179,11 +182,12 @@ const modules = guard(() => {
 return {
   url: location.href,
   post_logout: guard(() => performance.getEntriesByType('navigation')[0].name.includes(S.POST_LOGOUT_URL_MARK), false),
-  error_page: location.href.startsWith(S.BROWSER_ERROR_URL),
+  // Chromium's error page counts once it names its error (loadTimeDataRaw is set before its words are drawn), or
+  // once it finished loading without one: a probe in between must not decide "unreachable" without the cause.
+  error_page: onError && (!!errorCode || document.readyState === 'complete'),
   linked: guard(() => !!window.localStorage.getItem(S.LINKED_STORAGE_KEY), false),
   linked_wid: guard(() => window.localStorage.getItem(S.LINKED_STORAGE_KEY), null),
-  error_code: location.href.startsWith(S.BROWSER_ERROR_URL)
-    ? guard(() => (body.match(/\berr_[a-z_]+/) || [''])[0].toUpperCase() || null, null) : null,
+  error_code: errorCode,
   logout_seen: guard(() => !!window.sessionStorage.getItem(S.LOGOUT_MARKER_KEY), false),
   title: document.title || '',
   text_size: body.length,
