@@ -219,6 +219,8 @@ def test_listening_through_the_grid_sees_a_rotation_and_a_logout_without_the_slo
     phone_scans(client, simulator)
     wait_state(client, "connected", timeout=30)
     assert client.counters["page_wakes"] >= 2
+    listener = client._runner.worker.listener  # noqa: SLF001 - on a Grid the push channel is WebDriver BiDi
+    assert listener.pushed and listener.channel is None
     assert simulator.logout().status_code == 200
     assert wait_state(client, "disconnected", timeout=5)["reason"] == "logout"
 

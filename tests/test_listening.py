@@ -17,11 +17,12 @@ SLOW_PROBE = {"probe_interval_s": 30.0}
 DEADLINE_S = 5.0  # far below the slow probe's 30 s
 
 
-@pytest.fixture(params=["bidi", "async_wait"])
+@pytest.fixture(params=["pushed", "async_wait"])
 def channel(request, monkeypatch):
-    """Each test through both ways a wake comes back: pushed over WebDriver BiDi, or a short async wait."""
+    """Each test through both ways a wake comes back: pushed (over Chrome DevTools on a local browser; a Grid's
+    BiDi in tests/test_grid.py), or a short async wait."""
     if request.param == "async_wait":
-        monkeypatch.setattr(Listener, "start", lambda self, context: False)  # as on a driver without BiDi
+        monkeypatch.setattr(Listener, "start", lambda self, context: False)  # as on a driver with no push channel
     return request.param
 
 
@@ -117,9 +118,22 @@ def test_presence_churn_on_a_heavy_page_does_not_wake_the_worker(make_client, si
     wait_state(client, "disconnected", timeout=DEADLINE_S)
 
 
-def test_the_wakes_are_pushed_through_webdriver_bidi_when_the_driver_has_it(make_client, simulator, channel):
+def test_the_wakes_are_pushed_through_devtools_on_a_local_browser_which_is_not_asked_for_bidi(make_client, simulator,
+                                                                                              channel):
     client = connected_client(make_client, simulator, **SLOW_PROBE)
-    assert _listener(client).pushed is (channel == "bidi")
+    listener = _listener(client)
+    assert listener.pushed is (channel == "pushed")
+    assert (listener.channel is not None and listener.channel.open) is (channel == "pushed")
+    # WebDriver BiDi costs ~0.2 s at every start, before the first QR: a local session does not ask for it.
+    assert not client._runner.browser.driver.caps.get("webSocketUrl")  # noqa: SLF001
+
+
+def test_the_devtools_channel_ends_with_its_session(make_client, simulator):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    devtools = wait_until(lambda: _listener(client).channel, DEADLINE_S, what="the DevTools channel")
+    client.force_reset()
+    wait_until(lambda: not devtools.open, DEADLINE_S, what="the DevTools reader to end")
+    assert not [t for t in threading.enumerate() if t.name == "devtools-reader" and t.is_alive()]
 
 
 def _metric(gateway, name: str) -> float:
@@ -129,13 +143,14 @@ def _metric(gateway, name: str) -> float:
 
 @pytest.mark.e2e
 def test_the_service_listens_on_eventlet_and_counts_its_wakes_and_reads(gateway_factory, simulator):
-    # `python app.py` as users start it (eventlet monkey-patched): BiDi's websocket thread and all
+    # `python app.py` as users start it (eventlet monkey-patched): the DevTools socket's reader thread and all
     gateway = gateway_factory(WA_PROBE_INTERVAL_S="30")
     assert gateway.post("/start-session").status_code == 202
     gateway.wait_status("qr")
     gateway.phone_scans(simulator)
     gateway.wait_status("connected")
-    assert "listening to the page through WebDriver BiDi" in gateway.log_text()
+    wait_until(lambda: "listening to the page through Chrome DevTools" in gateway.log_text(), DEADLINE_S,
+               what=f"the push channel in the log:\n{gateway.log_text()[-3000:]}")
     wakes = _metric(gateway, "wa_page_wakes_total")
     assert wakes >= 2 and _metric(gateway, "wa_page_probes_total") >= wakes
     assert simulator.logout().status_code == 200

@@ -120,7 +120,8 @@ class Browser:
     def _start_session(self, server_url: str, binary: str | None) -> None:
         """Open a WebDriver session on our chromedriver (or on WA_REMOTE_URL's server)."""
         options = chrome_options(self.settings, self.profile_dir, binary)
-        options.enable_bidi = self.settings.listen  # the page's wakes are pushed (wa_client/page/watch.py)
+        # The page's wakes are pushed (page/watch.py): over DevTools locally; BiDi (0.2 s at start) only on a Grid.
+        options.enable_bidi = self.settings.listen and self.remote
         if self.remote:  # the node decides whether it runs as root; --no-sandbox is harmless there
             options.add_argument("--no-sandbox")
             for name, value in self.settings.remote_capability_map.items():  # WA_REMOTE_CAPABILITIES: pinning

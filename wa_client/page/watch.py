@@ -1,14 +1,13 @@
 """Listen, don't poll: a watcher in the page says when something that matters changed (docs/whatsapp-web.md,
 "Listening to the page").
 
-The watcher is installed by the first wait on each page load. It keeps a cheap signature of the page (chat
-list, QR canvas and its data-ref, dialogs, progress, startup screen, link code, title, the app's outline)
-that a throttled MutationObserver recomputes, and it listens to WhatsApp's own module events. A change calls
-`window.__waGateway.wake(reason)`, which queues the reason in `window.__waGateway.woken` and ends the
-worker's wait: an `execute_async_script` that returns on the first wake or after a short bound, so it works
-the same with a local chromedriver and through a Selenium Grid. Anyone in the page may call `wake`
-(WAKE_JS does it safely before the watcher exists); the worker's own side calls `Listener.nudge`.
-"""
+The watcher keeps a cheap signature of the page (chat list, QR canvas and its data-ref, dialogs, progress,
+startup screen, link code, title, the app's outline) that a throttled MutationObserver recomputes, and it
+listens to WhatsApp's own module events. A change calls `window.__waGateway.wake(reason)`, which reaches the
+worker by the fastest way the session has: pushed over Chrome DevTools (a local browser, browser/devtools.py)
+or WebDriver BiDi (a Selenium Grid); else it waits in `window.__waGateway.woken` for the worker's next wait,
+an `execute_async_script` that returns on the first wake or after a short bound. Anyone in the page may call
+`wake` (WAKE_JS does it safely before the watcher exists); the worker's own side calls `Listener.nudge`."""
 
 from __future__ import annotations
 
@@ -23,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 if TYPE_CHECKING:
     from wa_client.browser.driver import Browser
 
+from wa_client.browser.devtools import BINDING, PageChannel, debugger_address, page_socket
 from wa_client.page.watch_scripts import CHANNEL, MAX_REASONS, WAIT_SCRIPT, push_function, watcher_settings
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def wake_reasons(raw: object) -> tuple[str, ...]:
 
 
 class Listener:
-    """Waits for the page's wakes: pushed through WebDriver BiDi when the session has it, else a short async wait.
+    """Waits for the page's wakes: pushed (DevTools locally, WebDriver BiDi on a Grid), else a short async wait.
 
     The gateway's own side (a command) ends the current or next wait at once through `nudge`.
     """
@@ -58,15 +58,17 @@ class Listener:
         self._woken = threading.Event()
         self._reasons: deque[str] = deque(maxlen=MAX_REASONS)
         self.pushed = False
+        self.channel: PageChannel | None = None  # the DevTools channel, when that is how the page pushes
         self.failures = 0
 
     def context(self) -> str | None:
-        """The page's browsing context when the session offers WebDriver BiDi (worker thread); else None."""
+        """The page's window (worker thread) when the session can push: WebDriver BiDi, or a local browser's
+        DevTools; else None (the waits ask the page)."""
         driver = self.browser.driver
         caps = getattr(driver, "caps", None)
-        if not isinstance(caps, dict) or not caps.get("webSocketUrl"):
+        if not isinstance(caps, dict) or not (caps.get("webSocketUrl") or debugger_address(caps)):
             return None
-        if self.browser.remote:  # the Grid serves the socket where it serves WebDriver, whatever it advertises
+        if self.browser.remote and caps.get("webSocketUrl"):  # the Grid serves the socket where it serves WebDriver
             caps["webSocketUrl"] = through(caps["webSocketUrl"], self.browser.settings.remote_url)
         try:
             return driver.current_window_handle
@@ -74,26 +76,48 @@ class Listener:
             return None
 
     def start(self, context: str | None) -> bool:
-        """Open the push channel (BiDi `script.message`) in `context`; False: the waits ask the page instead.
-
-        Runs beside the worker (it may take a few seconds), never on the driver's classic commands.
-        """
+        """Open the push channel in `context`: DevTools on a local browser, BiDi `script.message` on a Grid;
+        False: the waits ask the page instead. Runs beside the worker, never on the driver's classic commands."""
         driver = self.browser.driver
         if context is None or driver is None:
             return False
-        channel = {"type": "channel", "value": {"channel": CHANNEL}}
         script = push_function(self.signs, self.settings)
+        address = None if self.browser.remote else debugger_address(driver.caps)
         try:
-            driver.script.add_event_handler("message", self._on_message)
-            driver.script.add_preload_script(script, arguments=[channel])  # every document from now on
-            driver.script.call_function(script, await_promise=False, arguments=[channel],
-                                        target={"context": context})  # and this one
-        except Exception as exc:  # noqa: BLE001 - no BiDi after all: the async wait still works
-            logger.info("the page's wakes come through short waits (no WebDriver BiDi: %s)", _first_line(exc))
+            if address:
+                self._open_devtools(address, context, script)
+            else:
+                self._open_bidi(driver, context, script)
+        except Exception as exc:  # noqa: BLE001 - no push channel after all: the async wait still works
+            logger.info("the page's wakes come through short waits (no push channel: %s)", _first_line(exc))
             return False
         self.pushed = True
-        logger.info("listening to the page through WebDriver BiDi")
+        logger.info("listening to the page through %s", "Chrome DevTools" if address else "WebDriver BiDi")
         return True
+
+    def close(self) -> None:
+        """The worker is done with this page: stop listening (never raises, never waits)."""
+        channel, self.channel = self.channel, None
+        if channel is not None:
+            channel.close()
+
+    def _open_devtools(self, address: str, context: str, script: str) -> None:
+        channel = PageChannel(page_socket(address, context), lambda value: self._push(_reasons_of(value)))
+        try:
+            channel.install(f"({script})((value) => window.{BINDING}(String(value)))")
+        except BaseException:
+            channel.close()
+            raise
+        self.channel = channel
+        if self.browser.closed:  # a reset while it opened
+            self.close()
+
+    def _open_bidi(self, driver: Any, context: str, script: str) -> None:
+        channel = {"type": "channel", "value": {"channel": CHANNEL}}
+        driver.script.add_event_handler("message", self._on_message)
+        driver.script.add_preload_script(script, arguments=[channel])  # every document from now on
+        driver.script.call_function(script, await_promise=False, arguments=[channel],
+                                    target={"context": context})  # and this one
 
     def nudge(self) -> None:
         """Something for the worker outside the page (a command): the current or next wait returns at once."""
@@ -127,7 +151,7 @@ class Listener:
             return
         data = getattr(message, "data", None)
         value = data.get("value") if isinstance(data, dict) else None
-        self._push(wake_reasons(str(value).split(",")) or ("page",))
+        self._push(_reasons_of(value))
 
     def _push(self, reasons: tuple[str, ...]) -> None:
         with self._lock:
@@ -149,6 +173,11 @@ def through(socket_url: str, remote_url: str | None) -> str:
     socket, remote = urlsplit(socket_url), urlsplit(remote_url)
     scheme = "wss" if remote.scheme == "https" else "ws"
     return urlunsplit((scheme, remote.netloc, socket.path, socket.query, ""))
+
+
+def _reasons_of(value: object) -> tuple[str, ...]:
+    """The watcher's reasons, sent comma-separated."""
+    return wake_reasons(str(value).split(",")) or ("page",)
 
 
 def _first_line(exc: BaseException) -> str:

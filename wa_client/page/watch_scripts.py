@@ -24,7 +24,7 @@ MODULE_EVENTS = [
 ]
 
 #: The watcher, as a function of (S signs, W settings, send): installs itself once per document and returns
-#: window.__waGateway. `send` is a BiDi channel (WebDriver BiDi `script.message`) or null.
+#: window.__waGateway. `send` pushes a string (a DevTools binding, or a WebDriver BiDi channel) or is null.
 WATCH_JS = r"""
 (S, W, send) => {
   const G = window.__waGateway = window.__waGateway || {};
@@ -117,7 +117,7 @@ WATCH_JS = r"""
 }
 """
 
-#: One wait without BiDi (the fallback): arguments [signs, wait in ms, watcher settings, done]. Installs the
+#: One wait without a push channel (the fallback): arguments [signs, wait in ms, watcher settings, done]. Installs the
 #: watcher when missing; returns the reasons woken since the last wait ([] when the bound passed quietly).
 WAIT_SCRIPT = "const WATCH = " + WATCH_JS.strip() + ";\n" + r"""
 const done = arguments[arguments.length - 1];
@@ -138,7 +138,7 @@ CHANNEL = "wa-gateway-wake"  # the BiDi channel the watcher sends its wakes on
 
 
 def push_function(signs: dict, settings: dict) -> str:
-    """The BiDi preload script: the watcher with its signs, sending on the channel it is given."""
+    """The preload script: the watcher with its signs, sending with the function (or BiDi channel) it is given."""
     return f"(send) => {{ ({WATCH_JS.strip()})({json.dumps(signs)}, {json.dumps(settings)}, send); }}"
 
 

@@ -32,7 +32,7 @@ from wa_client.states import RUNNING, Reason, State
 logger = logging.getLogger(__name__)
 
 STARTING_POLL_S = 0.05
-PUSHED_WAIT_S = 1.0  # with BiDi a wake or a command ends the wait at once; this only paces the crash check
+PUSHED_WAIT_S = 1.0  # pushed, a wake or a command ends the wait at once; this only paces the crash check
 LISTENING_STATES = frozenset({State.QR, State.CONNECTED})  # steady: the page says when it changes
 MAX_PROBE_FAILURES_S = 6.0  # after the first 2-s probe timeout: a frozen browser is noticed within ~10 s
 DISAGREEMENT_POLLS = 3  # a disagreement is logged once it has lasted this many polls
@@ -84,8 +84,8 @@ class SessionWorker:
             self._close()
 
     def _open_push_channel(self) -> None:
-        """Once past starting (the first QR is out): BiDi opens beside the probes. Its round trips through
-        chromedriver held up the first probes by a few hundred ms when it opened at once."""
+        """Once past starting (the first QR is out): the push channel opens beside the probes. Its round trips
+        held up the first probes by a few hundred ms when it opened at once."""
         if self.listener_started or self.port.state is State.STARTING:
             return
         self.listener_started = True
@@ -159,8 +159,9 @@ class SessionWorker:
         return command
 
     def _close(self) -> None:
-        """The session is over: every queued or pending command is answered now."""
+        """The session is over: every queued or pending command is answered now; the page is not listened to."""
         self.commands.close(self.ended)
+        self.listener.close()
 
     # -- what the decision asks of the browser --------------------------------------------------
     def _run_effects(self, effects: tuple[Effect, ...], sight: Sight) -> None:
