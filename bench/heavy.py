@@ -15,7 +15,7 @@ from tests.sim import Simulator
 
 HEAVY_ROWS = "return document.querySelectorAll('.heavy-row').length >= 290;"
 HEAVY_SETTLE_S = 2.0  # the heavy page fills in 0.5 s; then the first churn ticks
-HEAVY_WINDOWS = 2
+HEAVY_WINDOWS = 3
 
 
 class HeavyBench(Protocol):

@@ -57,7 +57,7 @@ class Sender:
         self.last_sent: str | None = None  # the last message this run sent (a graceful stop waits for its ack)
         self.reset_at = 0.0
         self.stopped = False
-        self._woken = False
+        self._woken = threading.Event()
 
     def attach(self, store: OutboxStore, record: SendingRecord, settler: Settler) -> None:
         """The outbox's file is open: its store, its exactly-once record and the settler."""
@@ -65,7 +65,7 @@ class Sender:
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> None:
-        """One step at a time, waiting in short slices (the hub is never blocked)."""
+        """One step at a time; between steps it sleeps until woken or its step's wait is over."""
         while not self.stopped:
             try:
                 wait = self.step()
@@ -75,15 +75,16 @@ class Sender:
             self._wait(wait)
 
     def _wait(self, seconds: float) -> None:
+        """Until a wake or `seconds` pass, asleep: one wake-up per turn, not one per 50-ms slice (a hub woken
+        20 times a second cost the idle service most of its 1 % of a core)."""
         self.session.sleep(0)  # yield at least once: a step that found nothing to do must not spin the hub
-        deadline = time.monotonic() + seconds
-        while not self.stopped and not self._woken and time.monotonic() < deadline:
-            self.session.sleep(min(SLICE_S, max(0.0, deadline - time.monotonic())))
-        self._woken = False
+        if not self.stopped:
+            self._woken.wait(seconds)
+        self._woken.clear()
 
     def wake(self) -> None:
         """Take a turn now (a message came, the chat heard something, the session connected)."""
-        self._woken = True
+        self._woken.set()
 
     def drain(self, timeout: float = DRAIN_S) -> bool:
         """A graceful stop: start no new send; the one in flight gets until WhatsApp's server has it (bounded).
@@ -91,6 +92,7 @@ class Sender:
         True when nothing this run sent is left before the server's ack; a stop never re-queues anything.
         """
         self.stopped = True
+        self._woken.set()  # the loop sees it now, not at the end of its wait
         deadline = time.monotonic() + timeout
         while True:
             if self.store is not None and self._turn.acquire(blocking=False):  # (between the sender's turns)
