@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from tests.fake_whatsapp.config import MID_2026
 from tests.helpers import (
     connected_client,
     decode_png,
@@ -30,6 +31,8 @@ CHANNELS = {
     "modules_only": ({"dom_drift": True}, ["modules"]),
 }
 ONE_CHANNEL = ["dom_only", "modules_only"]
+#: The site the simulator plays: December 2026 (its default) or every late-2026 change switched back.
+SITES = {"dec_2026": {}, "mid_2026": MID_2026}
 
 
 
@@ -42,10 +45,11 @@ def live_qr(client, simulator, newer_than: int = 0):
     return wait_until(check, 20, what=f"a live QR newer than version {newer_than}")
 
 
+@pytest.mark.parametrize("site", SITES)
 @pytest.mark.parametrize("channel", CHANNELS)
-def test_the_whole_story_through_each_channel(make_client, simulator, channel):
+def test_the_whole_story_through_each_channel(make_client, simulator, channel, site):
     knobs, seen_by = CHANNELS[channel]
-    simulator.configure(**knobs)
+    simulator.configure(**SITES[site], **knobs)
     client = make_client()
     client.start_session()
     live_qr(client, simulator)

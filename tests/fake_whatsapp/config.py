@@ -95,6 +95,18 @@ FAST: dict[str, object] = {
     "history_delay_s": 0.5,
 }
 
+#: The site as it was until mid-2026: every late-2026 knob at its old value (the default is December 2026).
+MID_2026: dict[str, object] = {
+    "debug_global": True,
+    "modules_on_demand": False,
+    "logout_event": "logout",
+    "backend_event_bus": False,
+    "stream_model": False,
+    "msg_key_serialized": True,
+    "messaging_modules_delay_s": 0.0,
+    "fn_shapes": "positional",
+}
+
 KNOBS: dict[str, type] = {f.name: type(f.default) for f in fields(SimConfig)}
 NUMBER_LISTS = frozenset({"not_on_whatsapp", "lid_numbers"})  # lists of digit strings (CLI: comma-separated)
 NULLABLE = frozenset({"ack_read_after_s"})  # null means "never" (CLI: "none")
