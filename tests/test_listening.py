@@ -136,6 +136,15 @@ def test_the_devtools_channel_ends_with_its_session(make_client, simulator):
     assert not [t for t in threading.enumerate() if t.name == "devtools-reader" and t.is_alive()]
 
 
+def test_a_lost_devtools_channel_falls_back_to_waits_that_still_hear_a_logout(make_client, simulator):
+    client = connected_client(make_client, simulator, **SLOW_PROBE)
+    devtools = wait_until(lambda: _listener(client).channel, DEADLINE_S, what="the DevTools channel")
+    devtools.close()  # as if its socket died: the session goes on
+    wait_until(lambda: not _listener(client).pushed, DEADLINE_S, what="the fall back to short waits")
+    assert simulator.logout().status_code == 200
+    assert wait_state(client, "disconnected", timeout=DEADLINE_S)["reason"] == "logout"  # not the 30-s probe
+
+
 def _metric(gateway, name: str) -> float:
     line = next(x for x in gateway.get("/metrics").text.splitlines() if x.startswith(name + " "))
     return float(line.split()[1])

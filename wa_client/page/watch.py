@@ -127,6 +127,9 @@ class Listener:
         """Until the page wakes us or `seconds` pass: the reasons (empty: nothing happened)."""
         if self._woken.is_set():
             return self._take()
+        if self.pushed and self.channel is not None and not self.channel.open:  # DevTools went away: ask the page
+            logger.info("the DevTools channel closed; the page's wakes come through short waits")
+            self.pushed, self.channel = False, None
         if self.pushed:
             self._woken.wait(seconds)
             return self._take()
