@@ -4,11 +4,13 @@ requests, and floods of Engine.IO handshakes. `python app.py`, no browser needed
 from __future__ import annotations
 
 import json
+import math
 import random
 import resource
 import select
 import socket
 import threading
+import time
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ import socketio
 from tests.gateway import Gateway, SocketEvents
 from tests.helpers import TOKEN, wait_until
 from tests.processes import resources
+from web.server.sessions import UNCONNECTED_TTL_S, WAITING_LIMIT
 
 pytestmark = pytest.mark.e2e
 
@@ -220,17 +223,22 @@ def test_a_flood_of_engineio_handshakes_keeps_memory_bounded(gateway_factory, to
     codes: list = []
     per_socket = HANDSHAKE_FLOOD // 20
     flooders = [threading.Thread(target=_handshakes, args=(gateway, per_socket, codes)) for _ in range(20)]
+    started = time.monotonic()
     for flooder in flooders:
         flooder.start()
     for flooder in flooders:
         flooder.join(300)
+    took = time.monotonic() - started
     after = resources(gateway)
     admitted = codes.count(200)
+    # The room holds WAITING_LIMIT at a time and frees a place UNCONNECTED_TTL_S after it was taken:
+    # a flood that lasts longer (a slow machine) is let in again once per TTL. Uncapped, all 20,000 would be.
+    capped = WAITING_LIMIT * (1 + math.ceil(took / UNCONNECTED_TTL_S))
     print(f"\n{len(codes)} handshakes: {admitted} admitted, {codes.count(503)} refused (503); "
           f"RSS {before.rss_kb / 1024:.0f} -> {after.rss_kb / 1024:.0f} MB")
     assert not any(isinstance(c, str) for c in codes), [c for c in codes if isinstance(c, str)][:3]
     assert len(codes) == HANDSHAKE_FLOOD and set(codes) <= {200, 503}
-    assert admitted <= 400, "unauthenticated sessions were not capped"
+    assert admitted <= capped, f"unauthenticated sessions were not capped ({admitted} in {took:.0f} s)"
     assert after.rss_kb - before.rss_kb < RSS_BOUND_MB * 1024
 
     # the waiting sessions expire fast; then a client that sends the token only in auth={} connects again
