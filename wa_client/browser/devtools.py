@@ -132,9 +132,9 @@ class PageChannel:
     def _handle(self, message: dict) -> None:
         ident = message.get("id")
         if ident is not None:
-            self._results[ident] = message
             answered = self._answers.get(ident)
-            if answered is not None:
+            if answered is not None:  # (an answer after its call gave up is dropped, not kept)
+                self._results[ident] = message
                 answered.set()
             return
         params = message.get("params") or {}
