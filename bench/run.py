@@ -39,7 +39,7 @@ from bench.floors import CHATS_SHOWN, READ_REF, BareChromium, FloorServer
 from bench.heavy import heavy_phase
 from bench.load import LoadResult, run_load
 from bench.report import median
-from tests.gateway import Gateway
+from tests.gateway import Gateway, SocketEvents
 from tests.sim import Simulator
 from wa_client.browser import procs
 
@@ -64,6 +64,7 @@ class Bench:
         self.notes: list[str] = []
         self.sim: Simulator | None = None
         self.gateway: Gateway | None = None
+        self.events: SocketEvents | None = None  # the front desk's view: Socket.IO
         self.bare: list[BareChromium] = []
         self.floor_server: FloorServer | None = None
         self.loading_s = 0.0
@@ -93,6 +94,7 @@ class Bench:
         self.page_poll_ms = int(config["poll_ms"])
         self.gateway = Gateway.start(self.sim.url, name="bench-gateway", **MESSAGES_NO_GAP)
         self.gateway_home = str(self.gateway.home)
+        self.events = SocketEvents(self.gateway.url)
         self.say(f"simulator at {self.sim.url}, gateway at {self.gateway.url} (pid {self.gateway.proc.pid})")
         if "session" in self.only:
             self.session_runs()
@@ -140,15 +142,15 @@ class Bench:
 
     def gateway_first_qr(self) -> None:
         """One more first QR from idle, then back to idle."""
-        assert self.gateway is not None
-        self.add("first_qr", scenarios.time_to_first_qr(self.gateway))
+        assert self.gateway is not None and self.events is not None
+        self.add("first_qr", scenarios.first_qr_shown(self.gateway, self.events))
         scenarios.force_reset(self.gateway)
 
     def gateway_session(self) -> None:
         """One session from idle: first QR, rotations, scan, reset -> new QR, scan, logout, reset."""
         gw, sim = self.gateway, self.sim
-        assert gw is not None and sim is not None
-        self.add("first_qr", scenarios.time_to_first_qr(gw))
+        assert gw is not None and sim is not None and self.events is not None
+        self.add("first_qr", scenarios.first_qr_shown(gw, self.events))
         gw.note_processes()
         self.sample_memory("qr")
         self.add("rotation", *scenarios.rotation_latencies(gw, sim, ROTATIONS_PER_RUN))
@@ -297,6 +299,8 @@ class Bench:
                 problems.append(f"bare Chromium processes would not die: {stuck}")
         if self.floor_server is not None:
             self.floor_server.stop()
+        if self.events is not None:
+            self.events.close()
         if self.gateway is not None:
             if self.gateway.proc.poll() is None:
                 self.gateway.note_processes()

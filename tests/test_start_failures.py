@@ -92,3 +92,34 @@ def test_qr_timeout_closes_the_browser_and_goes_idle(make_client):
     assert status["reason"] == "qr_timeout"
     assert "qr" in [h["state"] for h in client.history()]
     wait_until(lambda: nothing_left(client.settings.profile_dir), 10, what="browser gone")
+
+
+def _driver_script(path, body: str) -> str:
+    """An executable that stands where chromedriver should be (a broken install)."""
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(0o700)
+    return str(path)
+
+
+def test_a_chromedriver_that_exits_at_once_fails_in_words_and_leaves_nothing(make_client, tmp_path):
+    client = make_client(chromedriver=_driver_script(tmp_path / "chromedriver", "exit 3"))
+    client.start_session()
+    status = wait_state(client, "failed", timeout=15)
+    assert status["reason"] == "start_error", status
+    assert "could not be started" in status["error"] and "Status code was: 3" in status["error"], status
+    wait_until(lambda: nothing_left(client.settings.profile_dir), 10, what="browser gone")
+
+
+def test_a_chromedriver_that_never_listens_is_given_up_in_words_and_killed(make_client, tmp_path, monkeypatch):
+    from wa_client.browser import chromium
+    from wa_client.browser.procs import alive
+
+    monkeypatch.setattr(chromium, "SERVICE_START_S", 1.0)
+    pid_file = tmp_path / "pid"
+    silent = _driver_script(tmp_path / "chromedriver", f"echo $$ > {pid_file}; exec sleep 600")  # never listens
+    client = make_client(chromedriver=silent)
+    client.start_session()
+    status = wait_state(client, "failed", timeout=15)
+    assert "did not answer in time" in status["error"], status
+    pid = int(pid_file.read_text())
+    wait_until(lambda: not alive(pid), 10, what="the silent chromedriver killed")

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.client_config import ClientConfig
 from selenium.webdriver.remote.webdriver import WebDriver as RemoteWebDriver  # now, not lazily at a start: 0.28 s
@@ -22,6 +21,7 @@ from selenium.webdriver.remote.webdriver import WebDriver as RemoteWebDriver  # 
 from wa_client.browser import procs, profile
 from wa_client.browser.chromium import (
     BrowserError,
+    ChromedriverService,
     chrome_options,
     explain_start_failure,
     find_chromedriver,
@@ -65,7 +65,7 @@ class Browser:
         self.profile_dir = str(profile_dir)
         self.sleep = sleep
         self.driver: Any = None
-        self.service: Service | None = None
+        self.service: ChromedriverService | None = None
         self.driver_pid: int | None = None
         self.browser_pid: int | None = None
         self._pids: set[int] = set()
@@ -103,7 +103,7 @@ class Browser:
         path = find_chromedriver(self.settings)
         # a TMPDIR of its own: a killed Chromium cannot clean its scoped dirs and sockets, so we do
         self.tmp_dir = tempfile.mkdtemp(prefix=profile.tmp_prefix(self.profile_dir))
-        service = Service(executable_path=path, log_output=subprocess.DEVNULL,
+        service = ChromedriverService(executable_path=path, log_output=subprocess.DEVNULL,
                           env={**os.environ, "TMPDIR": self.tmp_dir}, popen_kw={"start_new_session": True})
         with self._guard:
             if self._cancelled:
@@ -224,7 +224,7 @@ class Browser:
     def _quit_at_exit(self) -> None:
         self.quit(graceful=True)
 
-    def _stop_service(self, service: Service | None) -> None:
+    def _stop_service(self, service: ChromedriverService | None) -> None:
         process = _process_of(service)
         if process is None:
             return
@@ -281,7 +281,7 @@ def _drop_bidi(driver: Any) -> None:
         logger.debug("closing the BiDi socket failed: %s", exc)
 
 
-def _process_of(service: Service | None) -> subprocess.Popen | None:
+def _process_of(service: ChromedriverService | None) -> subprocess.Popen | None:
     """chromedriver's Popen, or None before Service.start() has made one."""
     return getattr(service, "process", None)
 
