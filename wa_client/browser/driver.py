@@ -104,7 +104,7 @@ class Browser:
         # a TMPDIR of its own: a killed Chromium cannot clean its scoped dirs and sockets, so we do
         self.tmp_dir = tempfile.mkdtemp(prefix=profile.tmp_prefix(self.profile_dir))
         service = ChromedriverService(executable_path=path, log_output=subprocess.DEVNULL,
-                          env={**os.environ, "TMPDIR": self.tmp_dir}, popen_kw={"start_new_session": True})
+                                      env={**os.environ, "TMPDIR": self.tmp_dir}, popen_kw={"start_new_session": True})
         with self._guard:
             if self._cancelled:
                 raise BrowserCancelled("the start was cancelled by a reset")
