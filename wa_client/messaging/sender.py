@@ -67,6 +67,7 @@ class Sender:
     def run(self) -> None:
         """One step at a time; between steps it sleeps until woken or its step's wait is over."""
         while not self.stopped:
+            self._woken.clear()  # before the step: a wake during it (or during the wait) ends the next wait
             try:
                 wait = self.step()
             except Exception:  # noqa: BLE001 - the sender must outlive a bug in one step
@@ -80,7 +81,6 @@ class Sender:
         self.session.sleep(0)  # yield at least once: a step that found nothing to do must not spin the hub
         if not self.stopped:
             self._woken.wait(seconds)
-        self._woken.clear()
 
     def wake(self) -> None:
         """Take a turn now (a message came, the chat heard something, the session connected)."""
